@@ -1,0 +1,156 @@
+/* server.c: listeners, the accept path, signals and the graceful stop. */
+#define H2O_USE_LIBUV 0
+#include <errno.h>
+#include <h2o.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../conf/conf.h"
+#include "../log/log.h"
+#include "../loop/loop.h"
+#include "../rt/rt.h"
+#include "http.h"
+
+struct listener {
+    h2o_socket_t *sock;
+    h2o_accept_ctx_t accept;
+};
+
+static struct {
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    struct listener listeners[2];
+    int n_listeners;
+    SSL_CTX *ssl;
+    const struct conf *conf;
+    struct rt *rt;
+} srv;
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void on_accept(h2o_socket_t *listener, const char *err) {
+    if (err != NULL) return;
+    struct listener *l = listener->data;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock != NULL) h2o_accept(&l->accept, sock);
+}
+
+static int bind_listener(const struct conf_addr *addr, SSL_CTX *ssl, char *err, size_t errlen) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(addr->host, addr->port, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "cannot resolve %s: %s", addr->host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%s: %s", addr->host, addr->port, strerror(errno));
+        if (fd >= 0) close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char host[NI_MAXHOST], port[NI_MAXSERV], url[NI_MAXHOST + 40];
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(err, errlen, "getsockname: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    snprintf(url, sizeof url, "%s://%s%s%s:%s", ssl ? "https" : "http", ss.ss_family == AF_INET6 ? "[" : "", host,
+             ss.ss_family == AF_INET6 ? "]" : "", port);
+
+    struct listener *l = &srv.listeners[srv.n_listeners++];
+    l->accept.ctx = &srv.ctx;
+    l->accept.hosts = srv.config.hosts;
+    l->accept.ssl_ctx = ssl;
+    l->sock = h2o_evloop_socket_create(srv.ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    l->sock->data = l;
+    h2o_socket_read_start(l->sock, on_accept);
+
+    log_begin(LOG_INFO, "listening");
+    log_kv_str("url", url);
+    log_kv_str("protocols", ssl ? "h2,http/1.1" : "http/1.1");
+    log_end();
+    return 0;
+}
+
+int http_start(const struct conf *conf, struct rt *rt, const struct guard *guard, char *err, size_t errlen) {
+    srv.conf = conf;
+    srv.rt = rt;
+    h2o_config_init(&srv.config);
+    srv.config.server_name = h2o_iovec_init(H2O_STRLIT("proflab/" PROFLAB_VERSION));
+    srv.config.max_request_entity_size = 1024 * 1024;
+    h2o_hostconf_t *host = h2o_config_register_host(&srv.config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    routes_register(path, conf, rt, guard);
+    h2o_context_init(&srv.ctx, loop_evloop(), &srv.config);
+
+    if (conf->tls_enabled) {
+        srv.ssl = tls_context(conf->tls_self_signed ? NULL : conf->tls_cert, conf->tls_key, err, errlen);
+        if (srv.ssl == NULL) return -1;
+    }
+    if (bind_listener(&conf->listen, NULL, err, errlen) != 0) return -1;
+    if (conf->tls_enabled && bind_listener(&conf->tls_listen, srv.ssl, err, errlen) != 0) return -1;
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) {
+        snprintf(err, errlen, "sigaction: %s", strerror(errno));
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static void close_listeners(void) {
+    for (int i = 0; i < srv.n_listeners; i++) {
+        if (srv.listeners[i].sock == NULL) continue;
+        h2o_socket_read_stop(srv.listeners[i].sock);
+        h2o_socket_close(srv.listeners[i].sock);
+        srv.listeners[i].sock = NULL;
+    }
+}
+
+int http_run(void) {
+    while (!stop_signal) {
+        if (loop_run_once(1000) != 0) {
+            log_msg(LOG_ERROR, "event loop failed: %s", strerror(errno));
+            break;
+        }
+    }
+    int sig = stop_signal;
+    close_listeners();
+    h2o_context_request_shutdown(&srv.ctx);
+    log_begin(LOG_INFO, "stopping");
+    log_kv_str("signal", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "none");
+    log_kv_int("in_flight", srv.rt->calls_in_flight);
+    log_end();
+    uint64_t deadline = loop_now_us() + (uint64_t)srv.conf->shutdown_grace_ms * 1000u;
+    while (srv.rt->calls_in_flight > 0 && loop_now_us() < deadline) loop_run_once(10);
+    if (srv.rt->calls_in_flight > 0) log_msg(LOG_WARN, "%d scenario calls still running at the grace limit; dropped",
+                                             srv.rt->calls_in_flight);
+    /* let the last answers reach their sockets */
+    uint64_t flush_until = loop_now_us() + 100000;
+    while (loop_now_us() < flush_until) loop_run_once(10);
+    log_msg(LOG_INFO, "stopped");
+    log_set_buffered(0);
+    h2o_context_dispose(&srv.ctx);
+    h2o_config_dispose(&srv.config);
+    if (srv.ssl != NULL) SSL_CTX_free(srv.ssl);
+    return sig != 0 ? 0 : 1;
+}

@@ -1,0 +1,96 @@
+/* main.c: the proflab command line. */
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+#include <lua.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "guard/guard.h"
+#include "http/http.h"
+#include "log/log.h"
+#include "loop/loop.h"
+#include "mem/mem.h"
+#include "rt/rt.h"
+
+static const char usage[] =
+    "usage: proflab COMMAND [options]\n"
+    "\n"
+    "A lab engine for learning to profile and debug a live service.\n"
+    "\n"
+    "commands:\n"
+    "  serve      serve the lab API (proflab serve --help for its options)\n"
+    "  version    print the version of proflab and of its libraries\n"
+    "  help       this text\n"
+    "\n"
+    "Every option and environment variable of serve is listed by `proflab serve --help`.\n";
+
+static const char *env_get(const char *name) { return getenv(name); }
+
+static int serve(int argc, char **argv) {
+    struct conf conf;
+    char err[CONF_ERR_MAX];
+    if (conf_from_env(&conf, env_get, PROFLAB_SCENARIOS_DIR, err) != 0) {
+        fprintf(stderr, "proflab: %s\n", err);
+        return 2;
+    }
+    int r = conf_parse_serve(&conf, argc, argv, err);
+    if (r == 1) {
+        fputs(conf_serve_usage, stdout);
+        return 0;
+    }
+    if (r != 0) {
+        fprintf(stderr, "proflab serve: %s\n", err);
+        return 2;
+    }
+    mem_set_retained_max(conf.retained_max_bytes);
+
+    struct guard guard;
+    guard_init(&guard, conf.lab_enable, conf.lab_token, conf.production, conf.allow_prod);
+    log_begin(LOG_INFO, "proflab starting");
+    log_kv_str("version", PROFLAB_VERSION);
+    log_kv_str("lab", guard.enabled ? (guard.refuse_prod ? "refused-in-production" : "enabled") : "disabled");
+    log_kv_int("lua_max_mb", (long long)(conf.lua_max_bytes >> 20));
+    log_kv_int("retained_max_mb", (long long)(conf.retained_max_bytes >> 20));
+    log_end();
+    if (conf.lab_enable && conf.lab_token == NULL) log_msg(LOG_WARN, "LAB_ENABLE is true but LAB_TOKEN is empty: the lab stays disabled");
+
+    if (loop_init() != 0) {
+        log_msg(LOG_ERROR, "cannot create the event loop");
+        return 1;
+    }
+    struct rt rt;
+    char rerr[512];
+    if (rt_open(&rt, &conf, rerr, sizeof rerr) != 0) {
+        log_msg(LOG_ERROR, "%s", rerr);
+        rt_close(&rt);
+        return 1;
+    }
+    if (http_start(&conf, &rt, &guard, rerr, sizeof rerr) != 0) {
+        log_msg(LOG_ERROR, "%s", rerr);
+        rt_close(&rt);
+        return 1;
+    }
+    int code = http_run();
+    rt_close(&rt);
+    loop_dispose();
+    log_flush();
+    return code;
+}
+
+int main(int argc, char **argv) {
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    if (strcmp(cmd, "serve") == 0) return serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("proflab %s (%s, h2o %s, %s)\n", PROFLAB_VERSION, LUA_RELEASE, H2O_VERSION, OpenSSL_version(OPENSSL_VERSION));
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    fprintf(stderr, "proflab: unknown command '%s'\n\n%s", cmd, usage);
+    return 2;
+}

@@ -1,0 +1,30 @@
+/* hook: the one owner of lua_sethook. The CPU profiler, the loop watchdog and the debugger
+ * register here; Lua keeps a hook per coroutine, so the dispatcher follows the running one. */
+#ifndef PROFLAB_HOOK_H
+#define PROFLAB_HOOK_H
+
+#include <lua.h>
+
+#define HOOK_USERS_MAX 8
+
+typedef void (*hook_fn)(lua_State *L, lua_Debug *ar, void *ud);
+
+/* A steady user: called on every event of mask (LUA_MASKCALL, ...; count with LUA_MASKCOUNT).
+ * Returns a handle, or -1 when all slots are taken. */
+int hook_add(int mask, int count, hook_fn fn, void *ud);
+/* A one-shot user: called once at the next instruction after hook_arm(handle). */
+int hook_add_oneshot(hook_fn fn, void *ud);
+void hook_remove(int handle);
+/* Safe in a signal handler and from another thread: arms a one-shot user on the running thread. */
+void hook_arm(int handle);
+
+/* The engine calls these around every lua_resume/lua_pcall it makes, so the running
+ * thread is known and carries the hook. */
+lua_State *hook_enter(lua_State *co);
+void hook_leave(lua_State *prev);
+lua_State *hook_running(void);
+
+/* Replaces coroutine.resume and coroutine.wrap so coroutines resumed from Lua are followed too. */
+void hook_open_coroutines(lua_State *L);
+
+#endif

@@ -147,6 +147,10 @@ int http_run(void) {
     /* let the last answers reach their sockets */
     uint64_t flush_until = loop_now_us() + 100000;
     while (loop_now_us() < flush_until) loop_run_once(10);
+    /* request_shutdown arms HTTP/2's graceful-shutdown timer even with no HTTP/2 connection;
+     * h2o_context_dispose asserts that every timer list is empty */
+    if (h2o_timeout_is_linked(&srv.ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&srv.ctx.http2._graceful_shutdown_timeout);
     log_msg(LOG_INFO, "stopped");
     log_set_buffered(0);
     h2o_context_dispose(&srv.ctx);

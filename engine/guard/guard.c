@@ -22,6 +22,7 @@ struct guard_verdict guard_check(const struct guard *g, const char *header, size
         return v;
     }
     unsigned char got[32];
+    if (header == NULL) header_len = 0;
     SHA256(header != NULL ? (const unsigned char *)header : (const unsigned char *)"", header_len, got);
     int same = CRYPTO_memcmp(got, g->token_digest, sizeof got) == 0;
     if (header == NULL || !same) {

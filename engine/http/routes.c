@@ -129,17 +129,17 @@ static void scenario(struct route_handler *h, h2o_req_t *req, const char *name, 
         send_error(req, 404, "unknown_scenario", "no such scenario: GET /api/lab lists them", t0);
         return;
     }
+    if (s->load_error != NULL) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "scenario %s failed to load: %s", s->name, s->load_error);
+        send_error(req, 503, "scenario_unavailable", msg, t0);
+        return;
+    }
     if (!method_is(req, s->method)) {
         char msg[120];
         snprintf(msg, sizeof msg, "%s answers %s", s->name, s->method);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, s->method, strlen(s->method));
         send_error(req, 405, "method_not_allowed", msg, t0);
-        return;
-    }
-    if (s->load_error != NULL) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "scenario %s failed to load: %s", s->name, s->load_error);
-        send_error(req, 503, "scenario_unavailable", msg, t0);
         return;
     }
     struct param_value vals[PARAM_MAX];

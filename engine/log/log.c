@@ -92,7 +92,13 @@ void log_begin(enum log_level level, const char *msg) {
 
 void log_kv_strn(const char *key, const char *val, size_t len) {
     line_put(" ", 1);
-    line_puts(key);
+    /* keys come from Lua too: anything but a-z, 0-9, _, . and - becomes _ */
+    for (const char *k = key; *k && log_line_len < LOG_LINE_MAX - 2; k++) {
+        char ch = *k;
+        int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '.' || ch == '-';
+        line_put(plain ? k : "_", 1);
+    }
     line_put("=", 1);
     line_value(val, len);
 }

@@ -19,7 +19,8 @@ const char *params_type_name(enum param_type t) {
 }
 
 static int fmt_num(char *out, size_t len, enum param_type t, double v) {
-    return t == PARAM_INTEGER ? snprintf(out, len, "%lld", (long long)v) : snprintf(out, len, "%.15g", v);
+    /* %.0f, not a cast: a bound at the edge of long long would overflow the conversion */
+    return t == PARAM_INTEGER ? snprintf(out, len, "%.0f", v) : snprintf(out, len, "%.15g", v);
 }
 
 void params_describe(const struct param_spec *p, char *out, size_t outlen) {
@@ -43,7 +44,7 @@ void params_describe(const struct param_spec *p, char *out, size_t outlen) {
         }
         break;
     case PARAM_BOOLEAN:
-        PUT("true or false");
+        PUT("true, false, 1 or 0");
         if (p->def.present) PUT(" (default %s)", p->def.b ? "true" : "false");
         break;
     case PARAM_STRING:
@@ -108,7 +109,7 @@ static int parse_integer(const char *s, size_t len, long long *out) {
 }
 
 static int parse_number(const char *s, size_t len, double *out) {
-    char tmp[64];
+    char tmp[128];
     if (len == 0 || len >= sizeof tmp) return -1;
     /* digits, one optional sign, one point and one exponent: no hex, inf, nan or spaces */
     for (size_t i = 0; i < len; i++) {
@@ -121,7 +122,8 @@ static int parse_number(const char *s, size_t len, double *out) {
     char *end;
     errno = 0;
     double v = strtod(tmp, &end);
-    if (end != tmp + len || errno == ERANGE || !isfinite(v)) return -1;
+    /* ERANGE on underflow still gives the nearest subnormal: keep it; overflow is refused */
+    if (end != tmp + len || !isfinite(v) || (errno == ERANGE && fabs(v) >= 1.0)) return -1;
     *out = v;
     return 0;
 }
@@ -246,9 +248,12 @@ int params_parse(const struct param_spec *specs, int n, const char *query, size_
         char *val = arena + used;
         long vd = decode(raw, rlen, val);
         if (vd < 0) {
+            char want[256];
             quote_input(raw, rlen, shown, sizeof shown);
+            params_describe(&specs[which], want, sizeof want);
             err->code = "bad_parameter";
-            snprintf(err->message, sizeof err->message, "%s has broken percent-encoding: '%s'", specs[which].name, shown);
+            snprintf(err->message, sizeof err->message, "%s must be %s; got '%s' (broken percent-encoding)",
+                     specs[which].name, want, shown);
             return -1;
         }
         used += (size_t)vd;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <lauxlib.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,9 @@ static void read_param(lua_State *L, struct param_spec *p, const char *name, int
     p->min = opt_number(L, spec, "min", &p->has_min, integer, name);
     p->max = opt_number(L, spec, "max", &p->has_max, integer, name);
     if (p->has_min && p->has_max && p->min > p->max) luaL_error(L, "parameter '%s': min is above max", name);
+    /* bounds are kept as doubles: beyond 2^53 they would be rounded */
+    if ((p->has_min && fabs(p->min) > 9007199254740992.0) || (p->has_max && fabs(p->max) > 9007199254740992.0))
+        luaL_error(L, "parameter '%s': min and max must be within 2^53", name);
     if (p->type == PARAM_BOOLEAN && (p->has_min || p->has_max)) luaL_error(L, "parameter '%s': a boolean has no range", name);
     lua_getfield(L, spec, "required");
     p->required = lua_toboolean(L, -1);

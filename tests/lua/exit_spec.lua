@@ -1,10 +1,8 @@
 -- exit_spec.lua: a Lua process that loaded lab.so must end cleanly.
 --
--- Without support.pin_lab(): lua_close unloads lab.so (the __gc of _CLIBS) and then frees
--- the rest of the state through lab.so's allocator, which is no longer mapped. Every
--- interpreter that requires lab then dies at exit (SIGSEGV, sh reports 139), and busted
--- exits 1 even when all specs pass. This spec fails until lab.so stays loaded to the end
--- (for example linked with -Wl,-z,nodelete) or stops leaving its allocator behind.
+-- lua_close unloads C modules (the __gc of _CLIBS) and then frees the rest of the state
+-- through the allocator lab.so installed: unless lab.so stays mapped (it is linked with
+-- -Wl,-z,nodelete), every interpreter that required lab dies at exit with SIGSEGV.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "support.lua")
 

@@ -12,34 +12,10 @@ support.scenarios_dir = os.getenv("PROFLAB_SCENARIOS") or (here .. "../../scenar
 -- The interpreter for child processes (the same one busted runs under).
 support.lua = os.getenv("PROFLAB_LUA") or "lua5.4"
 
--- Keeps lab.so mapped until the process ends.
---
--- lab.so installs its counting allocator (rt_alloc_fn, code inside lab.so) on the host's
--- lua_State. At exit, lua_close runs the __gc of the registry's _CLIBS table, which
--- dlcloses every C module, and then goes on freeing the remaining objects through the
--- allocator, now unmapped: `lua5.4 -e 'require "lab"'` dies with SIGSEGV (exit 139), and so
--- does every busted run that loads lab, whatever its results. exit_spec.lua checks exactly
--- that, without this workaround. Here, so that the other specs report their own results,
--- lab.so's handle is taken out of the array part of _CLIBS (the part gctm walks to
--- dlclose); the path -> handle entry stays, so require still finds the loaded library.
--- This is what linking lab.so with -Wl,-z,nodelete would do; drop it once the engine does.
-function support.pin_lab()
-  local path = package.searchpath("lab", package.cpath)
-  local clibs = debug.getregistry()._CLIBS
-  if not path or type(clibs) ~= "table" then return false end
-  local handle = clibs[path]
-  if handle == nil then return false end
-  for i = #clibs, 1, -1 do
-    if clibs[i] == handle then table.remove(clibs, i) end
-  end
-  return true
-end
-
--- The real module, pinned (see above).
+-- The real module, built beside the engine (lab.so is linked with -z nodelete so that its
+-- allocator outlives lua_close; exit_spec.lua checks that).
 function support.lab()
-  local lab = require "lab"
-  support.pin_lab()
-  return lab
+  return require "lab"
 end
 
 -- Loads scenarios/<name>.lua the way the engine does (text chunk, called once) and

@@ -130,8 +130,13 @@ static const struct pcase cases[] = {
     OK("factor=99999999999999999999&name=x", N(P_FACTOR, 1e20)),
     ERR("factor=1e400", "bad_parameter", "factor", "a number"),
     ERR("factor=-1e400", "bad_parameter", "factor", "a number"),
-    ERR("factor=1234567890123456789012345678901234567890123456789012345678901234567890", "bad_parameter", "factor",
-        "..."),
+    /* long and subnormal numbers are still numbers; past 127 characters the text is refused unread */
+    OK("factor=1234567890123456789012345678901234567890123456789012345678901234567890&name=x",
+       N(P_FACTOR, 1234567890123456789012345678901234567890123456789012345678901234567890.0)),
+    OK("factor=1e-310&name=x", N(P_FACTOR, 1e-310)),
+    ERR("factor=1234567890123456789012345678901234567890123456789012345678901234567890"
+        "1234567890123456789012345678901234567890123456789012345678901234567890",
+        "bad_parameter", "factor", "..."),
     /* exponents: refused for integers, accepted for numbers */
     OK("factor=1e3&name=x", N(P_FACTOR, 1000.0)),
     OK("factor=1E3&name=x", N(P_FACTOR, 1000.0)),
@@ -164,11 +169,11 @@ static const struct pcase cases[] = {
     OK("flag=false&name=x", B(P_FLAG, 0)),
     OK("flag=1&name=x", B(P_FLAG, 1)),
     OK("flag=0&name=x", B(P_FLAG, 0)),
-    ERR("flag=yes", "bad_parameter", "flag", "true or false (default false)"),
-    ERR("flag=TRUE", "bad_parameter", "flag", "true or false"),
-    ERR("flag=2", "bad_parameter", "flag", "true or false"),
-    ERR("flag", "bad_parameter", "flag", "true or false"),
-    ERR("flag=", "bad_parameter", "flag", "true or false"),
+    ERR("flag=yes", "bad_parameter", "flag", "true, false, 1 or 0 (default false)"),
+    ERR("flag=TRUE", "bad_parameter", "flag", "true, false, 1 or 0"),
+    ERR("flag=2", "bad_parameter", "flag", "true, false, 1 or 0"),
+    ERR("flag", "bad_parameter", "flag", "true, false, 1 or 0"),
+    ERR("flag=", "bad_parameter", "flag", "true, false, 1 or 0"),
     /* enums: exact bytes */
     OK("mode=slow&name=x", S(P_MODE, "slow")),
     OK("mode=%73low&name=x", S(P_MODE, "slow")),
@@ -443,7 +448,7 @@ static void test_describe(void **state) {
     describe_is(&specs[P_MB], "an integer from 1 to 1024 (default 64)");
     describe_is(&specs[P_FACTOR], "a number");
     describe_is(&specs[P_RATIO], "a number from 0 to 1");
-    describe_is(&specs[P_FLAG], "true or false (default false)");
+    describe_is(&specs[P_FLAG], "true, false, 1 or 0 (default false)");
     describe_is(&specs[P_MODE], "one of fast, slow (default fast)");
     describe_is(&specs[P_NAME], "a string of at most 64 bytes");
 
@@ -464,8 +469,8 @@ static void test_describe(void **state) {
     describe_is(&more[1], "an integer of at most -5");
     describe_is(&more[2], "a number from 0.5 to 2.25 (default 0.75)");
     describe_is(&more[3], "a number of at least -1e+300");
-    describe_is(&more[4], "true or false");
-    describe_is(&more[5], "true or false (default true)");
+    describe_is(&more[4], "true, false, 1 or 0");
+    describe_is(&more[5], "true, false, 1 or 0 (default true)");
     describe_is(&more[6], "a string of 1 to 8 bytes");
     describe_is(&more[7], "a string of at least 3 bytes");
     describe_is(&more[8], "a string (default hi)");

@@ -1,0 +1,1 @@
+return { summary = "bad name", run = function() end }

@@ -1,0 +1,1 @@
+return { summary = "bad declaration", params = { ms = { type = "float" } }, run = function() end }

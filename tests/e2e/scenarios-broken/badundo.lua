@@ -1,0 +1,1 @@
+return { summary = "undo of nothing", undo = { scenario = "nothing-here" }, run = function() end }

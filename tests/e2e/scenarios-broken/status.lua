@@ -1,0 +1,1 @@
+return { summary = "reserved", run = function() end }

@@ -1,0 +1,4 @@
+return {
+  summary = "broken",
+  run = function( end,
+}

@@ -3,10 +3,12 @@
 #include <h2o.h>
 #include <lua.h>
 #include <openssl/crypto.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifacts/artifacts.h"
 #include "conf/conf.h"
 #include "guard/guard.h"
 #include "http/http.h"
@@ -46,6 +48,15 @@ static int serve(int argc, char **argv) {
         return 2;
     }
     mem_set_retained_max(conf.retained_max_bytes);
+    char art[PATH_MAX];
+    if (conf.artifacts_dir == NULL) {
+        art_default_dir(art, sizeof art);
+        conf.artifacts_dir = art;
+    }
+    if (art_init(conf.artifacts_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "proflab serve: %s\n", err);
+        return 1;
+    }
 
     struct guard guard;
     guard_init(&guard, conf.lab_enable, conf.lab_token, conf.production, conf.allow_prod);
@@ -54,6 +65,7 @@ static int serve(int argc, char **argv) {
     log_kv_str("lab", guard.enabled ? (guard.refuse_prod ? "refused-in-production" : "enabled") : "disabled");
     log_kv_int("lua_max_mb", (long long)(conf.lua_max_bytes >> 20));
     log_kv_int("retained_max_mb", (long long)(conf.retained_max_bytes >> 20));
+    log_kv_str("artifacts", art_dir());
     log_end();
     if (conf.lab_enable && conf.lab_token == NULL) log_msg(LOG_WARN, "LAB_ENABLE is true but LAB_TOKEN is empty: the lab stays disabled");
 

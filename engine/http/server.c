@@ -63,7 +63,7 @@ static int bind_listener(const struct conf_addr *addr, SSL_CTX *ssl, char *err, 
 
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    char host[NI_MAXHOST], port[NI_MAXSERV], url[NI_MAXHOST + 40];
+    char host[NI_MAXHOST], port[NI_MAXSERV], url[NI_MAXHOST + NI_MAXSERV + 16];
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
         getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
         snprintf(err, errlen, "getsockname: %s", strerror(errno));

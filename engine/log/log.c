@@ -19,7 +19,10 @@ static int log_buffered;
 static const char *level_name[] = {"debug", "info", "warn", "error"};
 
 static void line_put(const char *s, size_t n) {
-    if (log_line_len + n > LOG_LINE_MAX - 2) n = LOG_LINE_MAX - 2 - log_line_len;
+    /* one byte is kept for the newline log_end adds */
+    if (log_line_len >= LOG_LINE_MAX - 1) return;
+    size_t room = LOG_LINE_MAX - 1 - log_line_len;
+    if (n > room) n = room;
     memcpy(log_line + log_line_len, s, n);
     log_line_len += n;
 }
@@ -93,7 +96,7 @@ void log_begin(enum log_level level, const char *msg) {
 void log_kv_strn(const char *key, const char *val, size_t len) {
     line_put(" ", 1);
     /* keys come from Lua too: anything but a-z, 0-9, _, . and - becomes _ */
-    for (const char *k = key; *k && log_line_len < LOG_LINE_MAX - 2; k++) {
+    for (const char *k = key; *k; k++) {
         char ch = *k;
         int plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
                     ch == '.' || ch == '-';

@@ -32,11 +32,10 @@ static int status_push(lua_State *L);
 
 static int open_libs(lua_State *L) {
     luaL_openlibs(L);
-    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    lua_pushcfunction(L, luaopen_lab);
-    lua_setfield(L, -2, "lab");
-    lua_pop(L, 1);
     lab_set_hosted(L);
+    luaL_requiref(L, "lab", luaopen_lab, 0);
+    /* engine capabilities add their Lua side to the lab table (lab.profiler, lab.heap, ...) here */
+    lua_pop(L, 1);
     hook_open_coroutines(L);
     struct rt *rt = lua_touserdata(L, 1);
     lua_pushlightuserdata(L, rt);

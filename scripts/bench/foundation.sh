@@ -459,9 +459,9 @@ for kind in proflab node; do
   curl -s --max-time 2 -o "$WORK/health-$kind.json" "$SRV_URL/api/health" || die "GET /api/health failed on $kind"
   sleep 1
   put_py "${kind}_idle_rss_kb" vmrss "$SRV_PID"
-  run_bg py runwrk warm $$ "$SRV_PID" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$BENCH_WARMUP_SECONDS" \
+  run_bg python3 "$WORK/bench.py" runwrk warm $$ "$SRV_PID" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$BENCH_WARMUP_SECONDS" \
     "$SRV_URL/api/health" "$WORK/wrk-$kind-warmup.txt" >/dev/null || die "wrk warm-up on $kind failed"
-  run_bg py runwrk "$kind" $$ "$SRV_PID" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$BENCH_SECONDS" \
+  run_bg python3 "$WORK/bench.py" runwrk "$kind" $$ "$SRV_PID" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$BENCH_SECONDS" \
     "$SRV_URL/api/health" "$WORK/wrk-$kind.txt" >>"$RESULTS" || die "wrk on $kind failed"
   put_py "${kind}_rss_after_kb" vmrss "$SRV_PID"
   sed 's/^/      /' "$WORK/wrk-$kind.txt"

@@ -14,6 +14,11 @@ deps:
 
 test-deps:
 	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory tests/consumers/node_modules/.package-lock.json
+
+# test-only readers of proflab's outputs (DevTools' models, Speedscope, memlab), from npm
+tests/consumers/node_modules/.package-lock.json: tests/consumers/package.json tests/consumers/package-lock.json
+	@cd tests/consumers && npm ci --no-audit --no-fund --loglevel=error
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null

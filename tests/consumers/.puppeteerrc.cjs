@@ -1,0 +1,2 @@
+// memlab depends on puppeteer: never download a browser (the tests use none of it).
+module.exports = { skipDownload: true };

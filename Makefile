@@ -4,6 +4,7 @@ BUILD     ?= build
 SAN_BUILD ?= build-san
 JOBS      ?= $(shell nproc)
 CMAKE_FLAGS ?=
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all build run test test-release test-san deps test-deps clean
 
@@ -22,7 +23,7 @@ tests/consumers/node_modules/.package-lock.json: tests/consumers/package.json te
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) --target proflab lab_module
 
 run: build
 	@scripts/run.sh $(BUILD)/proflab

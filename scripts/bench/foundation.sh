@@ -472,7 +472,7 @@ put_py same_fields samefields "$WORK/health-proflab.json" "$WORK/health-node.jso
 # ---------------------------------------------------------------- 2: startup
 put_py snap2_start cpusnap $$
 for kind in proflab node; do
-  echo "[2] $kind: $((BENCH_STARTS + 1)) starts, exec to first 200 ..."
+  echo "[2] $kind: 1 + $BENCH_STARTS starts (the first discarded), exec to the first 200 ..."
   run_bg taskset -c "$WRK_CPU" python3 "$WORK/bench.py" startup "$kind" "$kind" "$BENCH_STARTS" "$SERVER_CPU" \
     "$PROFLAB_BIN" "$NODE_SERVER" "$WORK" "$TOKEN" >>"$RESULTS" || die "startup measurement of $kind failed"
 done

@@ -16,6 +16,7 @@
 #include "loop/loop.h"
 #include "mem/mem.h"
 #include "rt/rt.h"
+#include "walk/walk.h"
 
 static const char usage[] =
     "usage: proflab COMMAND [options]\n"
@@ -24,6 +25,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  serve      serve the lab API (proflab serve --help for its options)\n"
+    "  walk       run a scripted, self-checking walkthrough of the lab (proflab walk --help)\n"
     "  version    print the version of proflab and of its libraries\n"
     "  help       this text\n"
     "\n"
@@ -95,6 +97,7 @@ static int serve(int argc, char **argv) {
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "help";
     if (strcmp(cmd, "serve") == 0) return serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "walk") == 0) return walk_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("proflab %s (%s, h2o %s, %s)\n", PROFLAB_VERSION, LUA_RELEASE, H2O_VERSION, OpenSSL_version(OPENSSL_VERSION));
         return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../conf/conf.h"
+#include "../heap/heap.h"
 #include "../lab/lab.h"
 #include "../log/log.h"
 #include "../mem/mem.h"
@@ -35,6 +36,8 @@ static int open_libs(lua_State *L) {
     lab_set_hosted(L);
     luaL_requiref(L, "lab", luaopen_lab, 0);
     /* engine capabilities add their Lua side to the lab table (lab.profiler, lab.heap, ...) here */
+    heap_open_lua(L);
+    lua_setfield(L, -2, "heap");
     lua_pop(L, 1);
     hook_open_coroutines(L);
     struct rt *rt = lua_touserdata(L, 1);

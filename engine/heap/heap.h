@@ -1,0 +1,78 @@
+/* heap: snapshots of the Lua heap in V8's .heapsnapshot format, and their analysis
+ * (proflab analyze FILE.heapsnapshot, proflab diff A B). */
+#ifndef PROFLAB_HEAP_H
+#define PROFLAB_HEAP_H
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the document goes, in order, in pieces of at most a few tens of KiB.
+ * Returns 0, or -1 to stop the snapshot. */
+typedef int (*heap_sink_fn)(void *ud, const char *p, size_t n);
+
+struct heap_stats {
+    size_t nodes, edges;
+    size_t bytes;          /* written to the sink */
+    size_t self_bytes;     /* sum of the nodes' self sizes */
+    size_t lua_heap_bytes; /* the allocator's count when the walk began, 0 if unknown */
+    size_t native_bytes;   /* lab.Buffer bytes included in self sizes */
+    size_t extra_peak;     /* the walker's own peak memory (C side and Lua side) */
+    double duration_ms;
+};
+
+/* Walks everything reachable from L's roots and streams the snapshot to sink. Blocks until
+ * done; runs a full collection first. 0, or -1 with err (out of memory, sink failed). */
+int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *st, char *err, size_t errlen);
+
+/* Pushes the lab.heap table: lab.heap.snapshot() writes heap-<time>-<hex>.heapsnapshot to
+ * the artifact folder and answers {filePath, bytes, nodes, edges, durationMs}. */
+int heap_open_lua(lua_State *L);
+
+/* proflab analyze FILE.heapsnapshot [--top N]; proflab diff A B [--top N]. Exit codes. */
+int heap_analyze_main(int argc, char **argv);
+int heap_diff_main(int argc, char **argv);
+
+/* Internal to engine/heap: the graph the walker builds and the writer streams. */
+enum { N_HIDDEN, N_ARRAY, N_STRING, N_OBJECT, N_CODE, N_CLOSURE, N_REGEXP, N_NUMBER, N_NATIVE, N_SYNTHETIC };
+enum { E_CONTEXT, E_ELEMENT, E_PROPERTY, E_INTERNAL, E_HIDDEN, E_SHORTCUT, E_WEAK };
+
+struct node {
+    uint64_t size;
+    uint32_t name, id, edges;
+    uint8_t type, pending;
+};
+
+struct edge {
+    uint32_t name, to; /* name: a string index, or the index of an element edge */
+    uint8_t type;
+};
+
+struct hmap { /* uint64 -> uint32, open addressing, key 0 unused */
+    uint64_t *keys;
+    uint32_t *vals;
+    size_t cap, n;
+};
+int hmap_init(struct hmap *m, size_t cap);
+void hmap_free(struct hmap *m);
+int hmap_get(const struct hmap *m, uint64_t k, uint32_t *v);
+int hmap_put(struct hmap *m, uint64_t k, uint32_t v);
+
+struct stab { /* interned strings, in order of first use */
+    char *buf;
+    size_t cap;
+    size_t *off; /* string i is buf[off[i], off[i+1]) */
+    size_t n, ocap;
+    uint32_t *slots;
+    size_t scap;
+};
+uint32_t stab_intern(struct stab *t, const char *s, size_t n);
+void stab_free(struct stab *t);
+
+/* Streams the document; *bytes is what the sink received. 0, or -1 when the sink failed. */
+int heap_write(const struct stab *names, const struct node *nodes, size_t nn, const struct edge *edges, size_t ne,
+               heap_sink_fn sink, void *ud, size_t *bytes);
+/* Writes s as a JSON string: invalid UTF-8 bytes become \u00XX. */
+size_t heap_json_string(char *out, const char *s, size_t n);
+
+#endif

@@ -17,6 +17,7 @@
 #include "mem/mem.h"
 #include "rt/rt.h"
 #include "walk/walk.h"
+#include "tok/tok.h"
 
 static const char usage[] =
     "usage: proflab COMMAND [options]\n"
@@ -26,6 +27,8 @@ static const char usage[] =
     "commands:\n"
     "  serve      serve the lab API (proflab serve --help for its options)\n"
     "  walk       run a scripted, self-checking walkthrough of the lab (proflab walk --help)\n"
+    "  token      mint or inspect a scoped, expiring lab token (proflab token --help)\n"
+    "  fetch      download an artifact link, resuming and checking its SHA-256 (proflab fetch --help)\n"
     "  version    print the version of proflab and of its libraries\n"
     "  help       this text\n"
     "\n"
@@ -55,6 +58,7 @@ static int serve(int argc, char **argv) {
         art_default_dir(art, sizeof art);
         conf.artifacts_dir = art;
     }
+    art_set_budget(conf.artifacts_max_bytes);
     if (art_init(conf.artifacts_dir, err, sizeof err) != 0) {
         fprintf(stderr, "proflab serve: %s\n", err);
         return 1;
@@ -62,6 +66,11 @@ static int serve(int argc, char **argv) {
 
     struct guard guard;
     guard_init(&guard, conf.lab_enable, conf.lab_token, conf.production, conf.allow_prod);
+    if (guard_tokens_init(&guard, conf.lab_token) != 0) {
+        fprintf(stderr, "proflab serve: cannot derive the token key (OpenSSL HKDF/HMAC)\n");
+        return 1;
+    }
+    art_link_setup(guard.tokens ? &guard.key : NULL, conf.public_url);
     log_begin(LOG_INFO, "proflab starting");
     log_kv_str("version", PROFLAB_VERSION);
     log_kv_str("lab", guard.enabled ? (guard.refuse_prod ? "refused-in-production" : "enabled") : "disabled");
@@ -90,6 +99,7 @@ static int serve(int argc, char **argv) {
     int code = http_run();
     rt_close(&rt);
     loop_dispose();
+    guard_tokens_free(&guard);
     log_flush();
     return code;
 }
@@ -97,6 +107,8 @@ static int serve(int argc, char **argv) {
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "help";
     if (strcmp(cmd, "serve") == 0) return serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "token") == 0) return tok_cli_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "fetch") == 0) return tok_fetch_main(argc - 1, argv + 1);
     if (strcmp(cmd, "walk") == 0) return walk_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("proflab %s (%s, h2o %s, %s)\n", PROFLAB_VERSION, LUA_RELEASE, H2O_VERSION, OpenSSL_version(OPENSSL_VERSION));

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,13 @@
 
 /* short enough that folder/.name.part always fits in PATH_MAX */
 static char art_folder[PATH_MAX - ART_NAME_MAX - 16];
+
+/* store.c */
+int art_store_scan(const char *dir, char *err, size_t errlen);
+int art_store_sidecar(const struct art_writer *w, const unsigned char sha[32], const struct stat *st);
+void art_store_record(const struct art_writer *w, const unsigned char sha[32], const struct stat *st);
+void art_store_drop_sidecar(const char *name);
+unsigned long long art_store_budget(void);
 
 void art_default_dir(char *out, size_t outlen) {
     const char *state = getenv("XDG_STATE_HOME");
@@ -47,10 +55,11 @@ int art_init(const char *dir, char *err, size_t errlen) {
         return -1;
     }
     memcpy(art_folder, real, strlen(real) + 1);
-    return 0;
+    return art_store_scan(art_folder, err, errlen);
 }
 
 const char *art_dir(void) { return art_folder; }
+
 
 int art_create(struct art_writer *w, const char *prefix, const char *ext) {
     memset(w, 0, sizeof *w);
@@ -72,14 +81,36 @@ int art_create(struct art_writer *w, const char *prefix, const char *ext) {
         return -1;
     }
     snprintf(w->name, sizeof w->name, "%s-%s-%02x%02x%02x%02x%s", prefix, stamp, rnd[0], rnd[1], rnd[2], rnd[3], ext);
+    snprintf(w->kind, sizeof w->kind, "%s", prefix);
+    if (!art_name_valid(w->name, strlen(w->name))) {
+        errno = EINVAL;
+        return -1;
+    }
+    w->sha = EVP_MD_CTX_new();
+    if (w->sha == NULL || EVP_DigestInit_ex(w->sha, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(w->sha);
+        w->sha = NULL;
+        errno = ENOMEM;
+        return -1;
+    }
     snprintf(w->path, sizeof w->path, "%s/%s", art_folder, w->name);
     snprintf(w->tmp, sizeof w->tmp, "%s/.%s.part", art_folder, w->name);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    return w->fd >= 0 ? 0 : -1;
+    if (w->fd < 0) {
+        int e = errno;
+        EVP_MD_CTX_free(w->sha);
+        w->sha = NULL;
+        errno = e;
+        return -1;
+    }
+    return 0;
 }
 
 void art_write(struct art_writer *w, const void *p, size_t n) {
     const char *c = p;
+    unsigned long long budget = art_store_budget();
+    if (w->failed == 0 && budget != 0 && w->bytes + n > budget) w->failed = ENOSPC; /* could never be kept */
+    if (w->failed == 0 && n > 0 && EVP_DigestUpdate(w->sha, p, n) != 1) w->failed = EIO;
     while (n > 0 && w->failed == 0) {
         ssize_t k = write(w->fd, c, n);
         if (k < 0 && errno == EINTR) continue;
@@ -98,14 +129,29 @@ void art_abort(struct art_writer *w) {
     w->fd = -1;
     if (w->tmp[0] != '\0') unlink(w->tmp);
     w->tmp[0] = '\0';
+    EVP_MD_CTX_free(w->sha);
+    w->sha = NULL;
 }
 
 int art_commit(struct art_writer *w) {
     int e = w->failed;
+    unsigned char sha[32];
+    unsigned int shalen = 0;
+    struct stat st;
+    if (e == 0 && (EVP_DigestFinal_ex(w->sha, sha, &shalen) != 1 || shalen != sizeof sha)) e = EIO;
+    EVP_MD_CTX_free(w->sha);
+    w->sha = NULL;
     if (e == 0 && fsync(w->fd) != 0) e = errno;
+    if (e == 0 && fstat(w->fd, &st) != 0) e = errno;
     if (close(w->fd) != 0 && e == 0) e = errno;
     w->fd = -1;
-    if (e == 0 && rename(w->tmp, w->path) != 0) e = errno;
+    /* the sidecar first: a crash between the two renames leaves a sidecar without a file,
+     * which the next start removes */
+    if (e == 0 && art_store_sidecar(w, sha, &st) != 0) e = errno;
+    if (e == 0 && rename(w->tmp, w->path) != 0) {
+        e = errno;
+        art_store_drop_sidecar(w->name);
+    }
     if (e != 0) {
         unlink(w->tmp);
         w->tmp[0] = '\0';
@@ -113,6 +159,7 @@ int art_commit(struct art_writer *w) {
         return -1;
     }
     w->tmp[0] = '\0';
+    art_store_record(w, sha, &st);
     /* the rename is durable once the folder is synced */
     int dfd = open(art_folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

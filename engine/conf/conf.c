@@ -36,7 +36,10 @@ const char conf_serve_usage[] =
     "                        is a Lua error answered with 507\n"
     "  LAB_MAX_RETAINED_MB   ceiling of lab.Buffer native memory in MiB (default half of the\n"
     "                        machine's or cgroup's memory); growth past it is answered with 409\n"
-    "  LAB_SHUTDOWN_GRACE_MS how long SIGTERM/SIGINT wait for requests in flight (default 5000)\n";
+    "  LAB_SHUTDOWN_GRACE_MS how long SIGTERM/SIGINT wait for requests in flight (default 5000)\n"
+    "  LAB_ARTIFACTS_MAX_MB  retention budget of the artifact folder in MiB (default 1024); the\n"
+    "                        oldest artifacts are removed first\n"
+    "  LAB_PUBLIC_URL        base of signed download links (default: the request's scheme and Host)\n";
 
 int conf_parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out) {
     if (s == NULL || *s == '\0') return -1;
@@ -147,6 +150,19 @@ int conf_from_env(struct conf *c, conf_getenv_fn get, const char *default_scenar
                     (c->node_env != NULL && strcmp(c->node_env, "production") == 0);
     if (env_mb(get, "LAB_LUA_MAX_MB", &c->lua_max_bytes, err) != 0) return -1;
     if (env_mb(get, "LAB_MAX_RETAINED_MB", &c->retained_max_bytes, err) != 0) return -1;
+    c->artifacts_max_bytes = (size_t)1024 << 20;
+    if (env_mb(get, "LAB_ARTIFACTS_MAX_MB", &c->artifacts_max_bytes, err) != 0) return -1;
+    const char *pub = get("LAB_PUBLIC_URL");
+    if (pub != NULL && *pub != '\0') {
+        size_t pl = strlen(pub);
+        int ok = (strncmp(pub, "http://", 7) == 0 && pl > 7) || (strncmp(pub, "https://", 8) == 0 && pl > 8);
+        for (const char *q = pub; ok && *q; q++) ok = *q > ' ' && *q < 0x7f && *q != '?' && *q != '#';
+        if (!ok || pl > 512 || pub[pl - 1] == '/') {
+            snprintf(err, CONF_ERR_MAX, "LAB_PUBLIC_URL must be http(s)://HOST[:PORT][/PATH] without a trailing / or query, got '%.60s'", pub);
+            return -1;
+        }
+        c->public_url = pub;
+    }
     const char *grace = get("LAB_SHUTDOWN_GRACE_MS");
     if (grace != NULL && *grace != '\0') {
         unsigned long long g;

@@ -32,6 +32,8 @@ struct conf {
     size_t lua_max_bytes;      /* LAB_LUA_MAX_MB: ceiling of the Lua allocator */
     size_t retained_max_bytes; /* LAB_MAX_RETAINED_MB: ceiling of lab.Buffer bytes */
     unsigned shutdown_grace_ms;
+    size_t artifacts_max_bytes; /* LAB_ARTIFACTS_MAX_MB: retention budget of the artifact folder */
+    const char *public_url;     /* LAB_PUBLIC_URL: base of signed download links, no trailing / */
 };
 
 typedef const char *(*conf_getenv_fn)(const char *name);

@@ -4,6 +4,7 @@
 
 #include <openssl/ssl.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct conf;
 struct rt;
@@ -23,5 +24,20 @@ SSL_CTX *tls_context(const char *cert, const char *key, char *err, size_t errlen
 /* routes.c */
 struct st_h2o_pathconf_t;
 void routes_register(struct st_h2o_pathconf_t *pathconf, const struct conf *conf, struct rt *rt, const struct guard *guard);
+
+/* artifact_routes.c: credentials, /api/lab/tokens and /api/lab/artifacts[/<name>] */
+struct st_h2o_req_t;
+struct guard_auth;
+struct guard_verdict;
+/* The master token or a derived one, from x-lab-token, Authorization: Bearer, or ?token= on
+ * GET /api/lab/artifacts/<name>. */
+struct guard_verdict auth_request(const struct guard *g, struct st_h2o_req_t *req, struct guard_auth *out);
+/* 1 when the caller may not call scenario name (a 403 was sent), else 0. */
+int auth_scenario_refused(struct st_h2o_req_t *req, const struct guard_auth *a, const char *name, size_t len,
+                          uint64_t t0);
+/* 1 when name (after /api/lab/) was one of these routes and was answered, else 0. */
+int artroutes_handle(const struct guard *g, const struct conf *conf, struct st_h2o_req_t *req, const struct guard_auth *a,
+                     const char *name, size_t len, uint64_t t0);
+int artroutes_parse_range(const char *s, size_t n, uint64_t size, uint64_t *start, uint64_t *end);
 
 #endif

@@ -160,7 +160,9 @@ static void scenario(struct route_handler *h, h2o_req_t *req, const char *name, 
     pd->call = NULL;
     pd->started_us = t0;
     struct rt_req rq = {req->method.base, req->path_normalized.base, req->entity.base,
-                        req->method.len,  req->path_normalized.len,  req->entity.base ? req->entity.len : 0};
+                        req->method.len,  req->path_normalized.len,  req->entity.base ? req->entity.len : 0,
+                        req->input.scheme->name.base, req->input.authority.base, req->input.scheme->name.len,
+                        req->input.authority.len};
     pd->call = rt_call_start(h->rt, s, vals, &rq, on_call_done, pd);
 }
 
@@ -181,9 +183,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
     }
 
     /* the guard comes before anything else under /api/lab, parameters included */
-    ssize_t hi = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-lab-token"), -1);
-    const h2o_iovec_t *tok = hi >= 0 ? &req->headers.entries[hi].value : NULL;
-    struct guard_verdict v = guard_check(h->guard, tok ? tok->base : NULL, tok ? tok->len : 0);
+    struct guard_auth au;
+    struct guard_verdict v = auth_request(h->guard, req, &au);
     if (v.status != 0) {
         send_error(req, v.status, v.code, v.message, t0);
         return 0;
@@ -204,11 +205,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
         send_jbuf(req, rt_status_json(h->rt, &b), &b, t0);
         return 0;
     }
-    if (memchr(name, '/', name_len) != NULL || h2o_memis(name, name_len, H2O_STRLIT("tokens")) ||
-        h2o_memis(name, name_len, H2O_STRLIT("artifacts"))) {
+    if (artroutes_handle(h->guard, h->conf, req, &au, name, name_len, t0)) return 0;
+    if (memchr(name, '/', name_len) != NULL) {
         send_error(req, 404, "not_found", "no such lab route: GET /api/lab lists the scenarios", t0);
         return 0;
     }
+    if (auth_scenario_refused(req, &au, name, name_len, t0)) return 0;
     scenario(h, req, name, name_len, t0);
     return 0;
 }

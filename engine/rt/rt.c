@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../artifacts/artifacts.h"
 #include "../conf/conf.h"
 #include "../heap/heap.h"
 #include "../lab/lab.h"
@@ -36,6 +37,8 @@ static int open_libs(lua_State *L) {
     lab_set_hosted(L);
     luaL_requiref(L, "lab", luaopen_lab, 0);
     /* engine capabilities add their Lua side to the lab table (lab.profiler, lab.heap, ...) here */
+    art_open_lua(L);
+    lua_setfield(L, -2, "artifacts");
     heap_open_lua(L);
     lua_setfield(L, -2, "heap");
     lua_pop(L, 1);
@@ -274,6 +277,8 @@ static int start_protected(lua_State *L) {
     lua_setfield(L, -2, "path");
     lua_pushlstring(L, a->req->body != NULL ? a->req->body : "", a->req->body_len);
     lua_setfield(L, -2, "body");
+    if (a->req->scheme != NULL) lua_pushlstring(L, a->req->scheme, a->req->scheme_len), lua_setfield(L, -2, "scheme");
+    if (a->req->host != NULL) lua_pushlstring(L, a->req->host, a->req->host_len), lua_setfield(L, -2, "host");
     if (!lua_checkstack(c->co, 3)) luaL_error(L, "out of memory");
     lua_xmove(L, c->co, 3);
     return 0;

@@ -42,6 +42,8 @@ struct rt {
 struct rt_req {
     const char *method, *path, *body;
     size_t method_len, path_len, body_len;
+    const char *scheme, *host; /* http or https, and the Host (authority); may be NULL */
+    size_t scheme_len, host_len;
 };
 
 /* The answer to a scenario call: an HTTP status and a JSON body (owned by the callee). */

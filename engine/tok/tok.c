@@ -327,3 +327,19 @@ const char *tok_result_name(enum tok_result r) {
     }
     return "?";
 }
+
+long long tok_parse_duration(const char *s, size_t n) {
+    if (n < 2 || n > 12) return -1;
+    long long v = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    switch (s[n - 1]) {
+    case 's': break;
+    case 'm': v *= 60; break;
+    case 'h': v *= 3600; break;
+    default: return -1;
+    }
+    return v >= 1 && v <= TOK_LIFETIME_MAX_S ? v : -1;
+}

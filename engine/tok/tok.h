@@ -60,6 +60,12 @@ enum tok_result tok_decode(const char *t, size_t len, struct tok_claims *out);
 int tok_allows(const struct tok_claims *c, const char *need);
 
 const char *tok_result_name(enum tok_result r);
+/* "90s", "15m", "2h": seconds from 1 to 24 h, or -1. */
+long long tok_parse_duration(const char *s, size_t n);
+
+/* cli.c: `proflab token mint|inspect` and `proflab fetch URL` (libcurl, loaded only there). */
+int tok_cli_main(int argc, char **argv);
+int tok_fetch_main(int argc, char **argv);
 
 /* base64url without padding. Encode: out needs 4*ceil(n/3)+1 bytes; returns the length.
  * Decode: strict (no padding, canonical trailing bits); returns the length or -1. */

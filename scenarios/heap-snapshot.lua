@@ -17,6 +17,10 @@ return {
       nodes      = snap.nodes,
       edges      = snap.edges,
       durationMs = snap.durationMs,
+      -- what the walk found against what the allocator counted (docs/heap-snapshots.md)
+      selfBytes     = snap.selfBytes,
+      luaHeapBytes  = snap.luaHeapBytes,
+      nativeBytes   = snap.nativeBytes,
     }
   end,
 }

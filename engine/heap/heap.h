@@ -75,4 +75,24 @@ int heap_write(const struct stab *names, const struct node *nodes, size_t nn, co
 /* Writes s as a JSON string: invalid UTF-8 bytes become \u00XX. */
 size_t heap_json_string(char *out, const char *s, size_t n);
 
+
+/* A snapshot file read back (read.c), with the offsets of the fields it declares. */
+struct hsnap {
+    char **node_fields, **edge_fields, **node_types, **edge_types;
+    size_t meta_nodes, meta_edges;
+    uint64_t *nodes, *edges; /* flat, as in the file */
+    size_t n_node_vals, n_edge_vals;
+    char *arena;
+    char **strings;
+    size_t *string_len, n_strings;
+    size_t nf, ef, nn, ne;
+    int f_type, f_name, f_id, f_size, f_edges, e_type, e_name, e_to;
+    int n_node_types, n_edge_types;
+    int t_string, t_hidden, t_synthetic, t_object, t_native, t_closure, et_weak, et_element, et_hidden;
+    size_t *first_edge; /* node i's edges are [first_edge[i], first_edge[i+1]) */
+};
+/* Loads path and checks the format's invariants (counts, offsets, string indexes). */
+int heap_snap_load(struct hsnap *s, const char *path, char *err, size_t errlen);
+void heap_snap_free(struct hsnap *s);
+
 #endif

@@ -463,7 +463,8 @@ static void walk_table(struct walk *w, int t) {
                 if (kt == LUA_TNUMBER) en = lua_isinteger(L, k) ? namef(w, "[%lld]", (long long)lua_tointeger(L, k))
                                                                  : namef(w, "[%.14g]", lua_tonumber(L, k));
                 else if (kt == LUA_TBOOLEAN) en = namef(w, "[%s]", lua_toboolean(L, k) ? "true" : "false");
-                else en = namef(w, "[%s key @%u]", lua_typename(L, kt), kn == NONE ? 0 : w->nodes[kn].id);
+                else if (kn == NONE) en = namef(w, "[%s key]", lua_typename(L, kt));
+                else en = namef(w, "[%s key @%u]", lua_typename(L, kt), w->nodes[kn].id);
                 add_edge(w, wv ? E_WEAK : E_INTERNAL, en, to);
             }
         }
@@ -520,8 +521,10 @@ static void walk_function(struct walk *w, int f) {
     lua_pushvalue(L, f);
     lua_getinfo(L, ">S", &ar);
     uint64_t size = SZ_LCLOSURE;
-    if (strcmp(ar.what, "main") == 0) w->nodes[w->cur].name = namef(w, "main chunk @ %s", ar.short_src);
-    else w->nodes[w->cur].name = namef(w, "function @ %s:%d", ar.short_src, ar.linedefined);
+    const char *file = ar.short_src, *slash = strrchr(file, '/');
+    if (ar.source[0] == '@' && slash != NULL) file = slash + 1; /* the file's name reads best in a list */
+    if (strcmp(ar.what, "main") == 0) w->nodes[w->cur].name = namef(w, "main chunk @ %s", file);
+    else w->nodes[w->cur].name = namef(w, "function @ %s:%d", file, ar.linedefined);
     /* the prototype is not reachable through the API: its estimate goes to its first closure */
     uint64_t pk = mix64((uintptr_t)ar.source) ^ ((uint64_t)(unsigned)ar.linedefined << 32) ^
                   (uint64_t)(unsigned)ar.lastlinedefined;

@@ -11,6 +11,7 @@
 #include "artifacts/artifacts.h"
 #include "conf/conf.h"
 #include "guard/guard.h"
+#include "heap/heap.h"
 #include "http/http.h"
 #include "log/log.h"
 #include "loop/loop.h"
@@ -29,6 +30,8 @@ static const char usage[] =
     "  walk       run a scripted, self-checking walkthrough of the lab (proflab walk --help)\n"
     "  token      mint or inspect a scoped, expiring lab token (proflab token --help)\n"
     "  fetch      download an artifact link, resuming and checking its SHA-256 (proflab fetch --help)\n"
+    "  analyze    report on a heap snapshot: proflab analyze FILE.heapsnapshot [--top N]\n"
+    "  diff       what grew between two heap snapshots: proflab diff A.heapsnapshot B.heapsnapshot\n"
     "  version    print the version of proflab and of its libraries\n"
     "  help       this text\n"
     "\n"
@@ -110,6 +113,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "token") == 0) return tok_cli_main(argc - 1, argv + 1);
     if (strcmp(cmd, "fetch") == 0) return tok_fetch_main(argc - 1, argv + 1);
     if (strcmp(cmd, "walk") == 0) return walk_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "analyze") == 0) return heap_analyze_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0) return heap_diff_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("proflab %s (%s, h2o %s, %s)\n", PROFLAB_VERSION, LUA_RELEASE, H2O_VERSION, OpenSSL_version(OPENSSL_VERSION));
         return 0;

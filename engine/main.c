@@ -16,6 +16,7 @@
 #include "log/log.h"
 #include "loop/loop.h"
 #include "mem/mem.h"
+#include "metrics/metrics.h"
 #include "rt/rt.h"
 #include "walk/walk.h"
 #include "tok/tok.h"
@@ -99,8 +100,17 @@ static int serve(int argc, char **argv) {
         rt_close(&rt);
         return 1;
     }
+    if (met_serve_start(&conf, &rt, rerr, sizeof rerr) != 0) { /* metrics, lag monitor, watchdog, admin */
+        log_msg(LOG_ERROR, "%s", rerr);
+        met_serve_stop();
+        rt_close(&rt);
+        met_registry_free();
+        return 1;
+    }
     int code = http_run();
+    met_serve_stop();
     rt_close(&rt);
+    met_registry_free();
     loop_dispose();
     guard_tokens_free(&guard);
     log_flush();

@@ -34,6 +34,9 @@ end
 
 local configChanged = EventEmitter.new(10) -- lives as long as the process
 local requests = 0
+local listenersGauge = lab.metrics.gauge {
+  name = "listener_growth_listeners", help = "Listeners subscribed to the long-lived emitter (listener-growth).",
+}
 
 return {
   summary = "Add listeners to a long-lived emitter on every call and never remove them",
@@ -48,6 +51,7 @@ return {
     if p.remove then
       local removed = configChanged:count()
       configChanged:removeAll()
+      listenersGauge:set(0)
       collectgarbage("collect")
       return { removed = removed, listeners = 0 }
     end
@@ -56,6 +60,7 @@ return {
       local context = { request = requests, index = i, payload = string.rep("c", p.kb * 1024) }
       configChanged:on("config-changed", function(cfg) return context.request, cfg end)
     end
+    listenersGauge:set(configChanged:count())
     return { added = p.count, listeners = configChanged:count(), maxListeners = configChanged.maxListeners }
   end,
   status = function()

@@ -5,6 +5,8 @@ local lab = require "lab"
 
 local responseCache = {} -- key "user:<id>|<route>" -> rendered body; never evicted
 local entries, bytes, nextUser = 0, 0, 1
+local entriesGauge = lab.metrics.gauge { name = "unbounded_cache_entries", help = "Responses held by the unbounded cache." }
+local bytesGauge = lab.metrics.gauge { name = "unbounded_cache_bytes", help = "Bytes of the responses held by the unbounded cache." }
 
 local routes = { "/api/profile", "/api/orders", "/api/cart", "/api/recommendations" }
 
@@ -25,6 +27,8 @@ return {
     if p.clear then
       local dropped = entries
       responseCache, entries, bytes = {}, 0, 0
+      entriesGauge:set(0)
+      bytesGauge:set(0)
       collectgarbage("collect")
       return { dropped = dropped, entries = 0, bytes = 0 }
     end
@@ -38,6 +42,8 @@ return {
         bytes = bytes + #body
       end
     end
+    entriesGauge:set(entries)
+    bytesGauge:set(bytes)
     return { entries = entries, bytes = bytes }
   end,
   status = function()

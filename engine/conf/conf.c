@@ -24,6 +24,8 @@ const char conf_serve_usage[] =
     "                          scenario of the same name; default: the source tree's scenarios/)\n"
     "  --artifacts DIR         where profiles and snapshots are written\n"
     "                          (default $XDG_STATE_HOME/proflab, else /tmp/proflab-UID)\n"
+    "  --admin-listen HOST:PORT  also serve GET /api/metrics from a thread of its own, readable\n"
+    "                          while the event loop is blocked (default: off)\n"
     "  -h, --help              this text\n"
     "\n"
     "environment:\n"
@@ -32,6 +34,7 @@ const char conf_serve_usage[] =
     "  LAB_TOKEN             the secret callers send in x-lab-token; required with LAB_ENABLE\n"
     "  APP_ENV, NODE_ENV     'production' refuses the lab routes (403) ...\n"
     "  LAB_ALLOW_PROD        ... unless this is true\n"
+    "  LAB_BLOCKED_THRESHOLD_MS  the watchdog logs an event-loop block past this (default 100)\n"
     "  LAB_LUA_MAX_MB        ceiling of the Lua heap in MiB (default 1024); an allocation past it\n"
     "                        is a Lua error answered with 507\n"
     "  LAB_MAX_RETAINED_MB   ceiling of lab.Buffer native memory in MiB (default half of the\n"
@@ -140,6 +143,16 @@ int conf_from_env(struct conf *c, conf_getenv_fn get, const char *default_scenar
         }
         snprintf(c->listen.port, sizeof c->listen.port, "%llu", p);
     }
+    c->blocked_threshold_ms = 100;
+    const char *thr = get("LAB_BLOCKED_THRESHOLD_MS");
+    if (thr != NULL && *thr != '\0') {
+        unsigned long long t;
+        if (conf_parse_uint(thr, 10, 3600000, &t) != 0) {
+            snprintf(err, CONF_ERR_MAX, "LAB_BLOCKED_THRESHOLD_MS must be from 10 to 3600000, got '%.40s'", thr);
+            return -1;
+        }
+        c->blocked_threshold_ms = (unsigned)t;
+    }
     c->lab_enable = conf_parse_bool(get("LAB_ENABLE")) == 1;
     const char *tok = get("LAB_TOKEN");
     c->lab_token = tok != NULL && *tok != '\0' ? tok : NULL;
@@ -181,7 +194,8 @@ int conf_parse_serve(struct conf *c, int argc, char **argv, char *err) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(a, "--listen") == 0 || strcmp(a, "--tls-listen") == 0 || strcmp(a, "--tls-cert") == 0 ||
-                    strcmp(a, "--tls-key") == 0 || strcmp(a, "--scenarios") == 0 || strcmp(a, "--artifacts") == 0;
+                    strcmp(a, "--tls-key") == 0 || strcmp(a, "--scenarios") == 0 || strcmp(a, "--artifacts") == 0 ||
+                    strcmp(a, "--admin-listen") == 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return 1;
         if (takes && val == NULL) {
             snprintf(err, CONF_ERR_MAX, "%s needs a value", a);
@@ -194,6 +208,12 @@ int conf_parse_serve(struct conf *c, int argc, char **argv, char *err) {
                 return -1;
             }
             if (tls) c->tls_enabled = 1;
+        } else if (strcmp(a, "--admin-listen") == 0) {
+            if (conf_parse_addr(&c->admin_listen, val) != 0) {
+                snprintf(err, CONF_ERR_MAX, "%s wants HOST:PORT, got '%.80s'", a, val);
+                return -1;
+            }
+            c->admin_enabled = 1;
         } else if (strcmp(a, "--tls-cert") == 0) {
             c->tls_cert = val;
         } else if (strcmp(a, "--tls-key") == 0) {

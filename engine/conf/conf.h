@@ -21,6 +21,9 @@ struct conf {
     const char *scenario_dirs[CONF_MAX_SCENARIO_DIRS];
     int n_scenario_dirs;
     const char *artifacts_dir;
+    int admin_enabled;              /* --admin-listen: /api/metrics from a thread of its own */
+    struct conf_addr admin_listen;
+    unsigned blocked_threshold_ms;  /* LAB_BLOCKED_THRESHOLD_MS: the loop watchdog's threshold */
 
     /* the guard: LAB_ENABLE, LAB_TOKEN, APP_ENV/NODE_ENV, LAB_ALLOW_PROD */
     int lab_enable;

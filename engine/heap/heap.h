@@ -38,8 +38,7 @@ enum { N_HIDDEN, N_ARRAY, N_STRING, N_OBJECT, N_CODE, N_CLOSURE, N_REGEXP, N_NUM
 enum { E_CONTEXT, E_ELEMENT, E_PROPERTY, E_INTERNAL, E_HIDDEN, E_SHORTCUT, E_WEAK };
 
 struct node {
-    uint64_t size;
-    uint32_t name, id, edges;
+    uint32_t size, name, id, edges;
     uint8_t type, pending;
 };
 

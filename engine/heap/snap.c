@@ -229,15 +229,18 @@ struct walk {
     size_t nn, ncap;
     struct edge *edges;
     size_t ne, ecap;
-    struct hmap objs;   /* address -> node index */
+    struct hmap objs;   /* string address -> node index */
     struct hmap upvals; /* upvalue cells already counted */
     struct hmap protos; /* prototypes (and chunk names) already counted */
     struct hmap str_ids, str_sums;
     struct stab names;
     struct ids *ids;
-    int idtab, q[2];       /* stack indexes: the id table, the two frontier tables */
-    lua_Integer qn[2];     /* entries in each frontier table */
-    int qw;                /* the frontier being filled */
+    int idtab;             /* stack index of the id table */
+    int qchunks, qpool;    /* stack indexes: the queue's chunks in order, spare chunks */
+    int qhead, qtail;      /* stack indexes: the chunks being read and filled */
+    lua_Integer hc, tc, npool; /* first and last chunk in qchunks, chunks in qpool */
+    int hpos, tpos;        /* next slot to read in the head chunk, last filled in the tail */
+    size_t queued;
     uint32_t cur;          /* the node whose edges are being added */
     int fresh;             /* the last visit discovered a new node */
     size_t short_strings, native;
@@ -269,7 +272,7 @@ static uint32_t namef(struct walk *w, const char *fmt, ...) {
 
 static uint32_t new_node(struct walk *w, int type, uint32_t name, uint32_t id, uint64_t size) {
     if (w->nn == w->ncap) {
-        size_t c = w->ncap ? w->ncap * 2 : 4096;
+        size_t c = w->ncap ? w->ncap + w->ncap / 2 : 4096;
         struct node *p = realloc(w->nodes, c * sizeof *p);
         if (p == NULL) oom(w);
         w->nodes = p;
@@ -280,15 +283,18 @@ static uint32_t new_node(struct walk *w, int type, uint32_t name, uint32_t id, u
     n->pending = 0;
     n->name = name;
     n->id = id;
-    n->size = size;
+    n->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
     n->edges = 0;
     return (uint32_t)w->nn++;
 }
 
+/* Readers keep self sizes in 32 bits (DevTools: a Uint32Array): larger ones saturate. */
+static void set_size(struct walk *w, uint32_t n, uint64_t v) { w->nodes[n].size = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
+
 static void add_edge(struct walk *w, int type, uint32_t name, uint32_t to) {
     if (to == NONE) return;
     if (w->ne == w->ecap) {
-        size_t c = w->ecap ? w->ecap * 2 : 8192;
+        size_t c = w->ecap ? w->ecap + w->ecap / 2 : 8192;
         struct edge *p = realloc(w->edges, c * sizeof *p);
         if (p == NULL) oom(w);
         w->edges = p;
@@ -301,22 +307,71 @@ static void add_edge(struct walk *w, int type, uint32_t name, uint32_t to) {
     w->nodes[w->cur].edges++;
 }
 
-/* The id of the collectable object at idx (not a string). */
-static uint32_t object_id(struct walk *w, int idx) {
+/* The id table maps an object to id | node index << 32. The index is this snapshot's when the
+ * node there carries the same id: a visited set that costs no memory of its own. */
+static uint32_t lookup_object(struct walk *w, int idx, uint32_t *id) {
     lua_State *L = w->L;
     lua_pushvalue(L, idx);
-    if (lua_rawget(L, w->idtab) == LUA_TNUMBER) {
-        uint32_t id = (uint32_t)lua_tointeger(L, -1);
-        lua_pop(L, 1);
-        return id;
-    }
+    int t = lua_rawget(L, w->idtab);
+    lua_Integer v = lua_tointeger(L, -1);
     lua_pop(L, 1);
-    uint32_t id = w->ids->next;
-    w->ids->next += 2;
+    if (t != LUA_TNUMBER) {
+        *id = w->ids->next;
+        w->ids->next += 2;
+        return NONE;
+    }
+    *id = (uint32_t)(v & 0xffffffff);
+    uint64_t ni = (uint64_t)v >> 32;
+    return ni < w->nn && w->nodes[ni].id == *id ? (uint32_t)ni : NONE;
+}
+
+static void store_object(struct walk *w, int idx, uint32_t id, uint32_t ni) {
+    lua_State *L = w->L;
     lua_pushvalue(L, idx);
-    lua_pushinteger(L, id);
+    lua_pushinteger(L, (lua_Integer)((uint64_t)id | (uint64_t)ni << 32));
     lua_rawset(L, w->idtab);
-    return id;
+}
+
+/* The queue: chunk tables of a fixed size, reused, so it never rehashes (the collector is
+ * stopped: garbage would stay until the end). */
+#define QCHUNK 4096
+
+static void push_chunk(struct walk *w) {
+    lua_State *L = w->L;
+    if (w->npool > 0) {
+        lua_rawgeti(L, w->qpool, w->npool);
+        lua_pushnil(L);
+        lua_rawseti(L, w->qpool, w->npool--);
+    } else {
+        lua_createtable(L, QCHUNK, 0);
+    }
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, w->qchunks, ++w->tc);
+    lua_replace(L, w->qtail);
+    w->tpos = 0;
+}
+
+static void enqueue(struct walk *w, int idx) {
+    if (w->tpos == QCHUNK) push_chunk(w);
+    lua_pushvalue(w->L, idx);
+    lua_rawseti(w->L, w->qtail, ++w->tpos);
+    w->queued++;
+}
+
+/* Pushes the next queued object. */
+static void dequeue(struct walk *w) {
+    lua_State *L = w->L;
+    if (w->hpos > QCHUNK) { /* the head chunk is spent: it goes to the pool */
+        lua_pushvalue(L, w->qhead);
+        lua_rawseti(L, w->qpool, ++w->npool);
+        lua_pushnil(L);
+        lua_rawseti(L, w->qchunks, w->hc++);
+        lua_rawgeti(L, w->qchunks, w->hc);
+        lua_replace(L, w->qhead);
+        w->hpos = 1;
+    }
+    lua_rawgeti(L, w->qhead, w->hpos++);
+    w->queued--;
 }
 
 static uint32_t string_id(struct walk *w, const void *p, const char *s, size_t len) {
@@ -339,25 +394,30 @@ static uint32_t visit(struct walk *w, int idx) {
     w->fresh = 0;
     if (t != LUA_TSTRING && t != LUA_TTABLE && t != LUA_TFUNCTION && t != LUA_TUSERDATA && t != LUA_TTHREAD)
         return NONE;
-    const void *p = lua_topointer(L, idx);
-    uint32_t ni;
-    if (hmap_get(&w->objs, (uintptr_t)p, &ni)) return ni;
-    w->fresh = 1;
+    uint32_t ni, id;
     if (t == LUA_TSTRING) {
+        const void *p = lua_topointer(L, idx);
+        if (hmap_get(&w->objs, (uintptr_t)p, &ni)) return ni;
+        w->fresh = 1;
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
         if (len <= SHORT_STR_MAX) w->short_strings++;
         ni = new_node(w, N_STRING, name_of(w, s, len), string_id(w, p, s, len), SZ_TSTRING + len + 1);
-    } else if (t == LUA_TFUNCTION && lua_iscfunction(L, idx) && lua_getupvalue(L, idx, 1) == NULL) {
-        ni = new_node(w, N_CLOSURE, name_of(w, "(C function)", 12), object_id(w, idx), 0);
+        if (hmap_put(&w->objs, (uintptr_t)p, ni) != 0) oom(w);
+        return ni;
+    }
+    ni = lookup_object(w, idx, &id);
+    if (ni != NONE) return ni;
+    w->fresh = 1;
+    if (t == LUA_TFUNCTION && lua_iscfunction(L, idx) && lua_getupvalue(L, idx, 1) == NULL) {
+        ni = new_node(w, N_CLOSURE, name_of(w, "(C function)", 12), id, 0);
     } else {
         if (t == LUA_TFUNCTION && lua_iscfunction(L, idx)) lua_pop(L, 1); /* the upvalue */
-        ni = new_node(w, N_OBJECT, 0, object_id(w, idx), 0);
+        ni = new_node(w, N_OBJECT, 0, id, 0);
         w->nodes[ni].pending = 1;
-        lua_pushvalue(L, idx);
-        lua_rawseti(L, w->q[w->qw], ++w->qn[w->qw]);
+        enqueue(w, idx);
     }
-    if (hmap_put(&w->objs, (uintptr_t)p, ni) != 0) oom(w);
+    store_object(w, idx, id, ni);
     return ni;
 }
 
@@ -471,7 +531,7 @@ static void walk_table(struct walk *w, int t) {
         lua_pop(L, 1);
     }
     metatable_edge(w, t);
-    w->nodes[w->cur].size = table_size(nums, nint, nother);
+    set_size(w, w->cur, table_size(nums, nint, nother));
 }
 
 static void walk_userdata(struct walk *w, int u) {
@@ -497,7 +557,7 @@ static void walk_userdata(struct walk *w, int u) {
             w->native += b->size;
         }
     }
-    w->nodes[w->cur].size = size;
+    set_size(w, w->cur, size);
     metatable_edge(w, u);
 }
 
@@ -514,7 +574,7 @@ static void walk_function(struct walk *w, int f) {
             lua_pop(L, 1);
         }
         w->nodes[w->cur].name = name_of(w, "(C closure)", 11);
-        w->nodes[w->cur].size = SZ_CCLOSURE + (uint64_t)SZ_TVALUE * n;
+        set_size(w, w->cur, SZ_CCLOSURE + (uint64_t)SZ_TVALUE * n);
         return;
     }
     lua_Debug ar;
@@ -551,7 +611,7 @@ static void walk_function(struct walk *w, int f) {
         add_edge(w, E_CONTEXT, *un ? name_of(w, un, strlen(un)) : namef(w, "upvalue[%d]", i), to);
         lua_pop(L, 1);
     }
-    w->nodes[w->cur].size = size;
+    set_size(w, w->cur, size);
 }
 
 /* Moves the value on top of co's stack to L's. */
@@ -604,7 +664,7 @@ static void walk_thread(struct walk *w, int th) {
     }
     uint64_t stack = BASIC_STACK;
     while (stack < slots + 10 * (uint64_t)levels) stack *= 2;
-    w->nodes[w->cur].size = SZ_LX + (stack + EXTRA_STACK) * SZ_TVALUE + (uint64_t)levels * SZ_CALLINFO;
+    set_size(w, w->cur, SZ_LX + (stack + EXTRA_STACK) * SZ_TVALUE + (uint64_t)levels * SZ_CALLINFO);
 }
 
 static void walk_root(struct walk *w) {
@@ -651,9 +711,18 @@ static int walk_protected(lua_State *L) {
     w->idtab = lua_gettop(L);
     w->idtab_ptr = lua_topointer(L, w->idtab);
     lua_newtable(L);
-    w->q[0] = lua_gettop(L);
+    w->qchunks = lua_gettop(L);
     lua_newtable(L);
-    w->q[1] = lua_gettop(L);
+    w->qpool = lua_gettop(L);
+    lua_pushnil(L);
+    w->qhead = lua_gettop(L);
+    lua_pushnil(L);
+    w->qtail = lua_gettop(L);
+    w->hc = 1;
+    push_chunk(w);
+    lua_pushvalue(L, w->qtail);
+    lua_replace(L, w->qhead);
+    w->hpos = 1;
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     w->main = lua_tothread(L, -1);
     lua_pop(L, 1);
@@ -671,32 +740,22 @@ static int walk_protected(lua_State *L) {
 
     w->idtab_node = NONE;
     w->cur = new_node(w, N_SYNTHETIC, name_of(w, "", 0), 1, 0);
-    w->qw = 0;
     walk_root(w);
     size_t scan = 1;
-    while (w->qn[w->qw] > 0) {
-        int r = w->qw;
-        lua_Integer n = w->qn[r];
-        w->qw = 1 - r;
-        w->qn[w->qw] = 0;
-        for (lua_Integer i = 1; i <= n; i++) {
-            while (!w->nodes[scan].pending) scan++;
-            w->cur = (uint32_t)scan++;
-            w->nodes[w->cur].pending = 0;
-            lua_rawgeti(L, w->q[r], i);
-            int top = lua_gettop(L);
-            switch (lua_type(L, top)) {
-            case LUA_TTABLE: walk_table(w, top); break;
-            case LUA_TUSERDATA: walk_userdata(w, top); break;
-            case LUA_TFUNCTION: walk_function(w, top); break;
-            case LUA_TTHREAD: walk_thread(w, top); break;
-            default: break;
-            }
-            lua_settop(L, top - 1);
-            lua_pushnil(L);
-            lua_rawseti(L, w->q[r], i);
+    while (w->queued > 0) {
+        while (!w->nodes[scan].pending) scan++;
+        w->cur = (uint32_t)scan++;
+        w->nodes[w->cur].pending = 0;
+        dequeue(w);
+        int top = lua_gettop(L);
+        switch (lua_type(L, top)) {
+        case LUA_TTABLE: walk_table(w, top); break;
+        case LUA_TUSERDATA: walk_userdata(w, top); break;
+        case LUA_TFUNCTION: walk_function(w, top); break;
+        case LUA_TTHREAD: walk_thread(w, top); break;
+        default: break;
         }
-        w->qn[r] = 0;
+        lua_settop(L, top - 1);
     }
     return 0;
 }
@@ -708,13 +767,13 @@ static void finish_sizes(struct walk *w) {
         for (size_t i = 0; i < w->nn; i++) entries += w->nodes[i].type != N_STRING;
         uint64_t h = 1;
         while (h < entries) h *= 2;
-        w->nodes[w->idtab_node].size = SZ_TABLE + h * SZ_NODE;
+        set_size(w, w->idtab_node, SZ_TABLE + h * SZ_NODE);
     }
     uint64_t strt = 128;
     while (strt < w->short_strings) strt *= 2;
     /* global_State, the string table, the fixed strings (metamethod names, reserved words,
      * the memory error message) that the API cannot reach */
-    w->nodes[w->state_node].size = SZ_GLOBAL_STATE + strt * 8 + 48 * 40;
+    set_size(w, w->state_node, SZ_GLOBAL_STATE + strt * 8 + 48 * 40);
 }
 
 void walk_free(struct walk *w) {

@@ -11,6 +11,7 @@
 #include "../json/json.h"
 #include "../log/log.h"
 #include "../loop/loop.h"
+#include "../metrics/metrics.h"
 #include "../rt/rt.h"
 #include "http.h"
 
@@ -55,6 +56,8 @@ static void access_log(h2o_req_t *req, int status, size_t bytes, uint64_t starte
     log_kv_int("bytes", (long long)bytes);
     log_kv_str("proto", req->version >= 0x200 ? "h2" : "http/1.1");
     log_end();
+    met_http_observe(req->method.base, req->method.len, req->path_normalized.base, req->path_normalized.len, status,
+                     (double)(loop_now_us() - started_us) / 1e6);
 }
 
 static void send_json(h2o_req_t *req, int status, const char *body, size_t len, uint64_t started_us) {
@@ -102,6 +105,24 @@ static void health(struct route_handler *h, h2o_req_t *req, uint64_t t0) {
                        stamp, (double)(loop_now_us() - h->started_us) / 1e6, e.p ? e.p : "null");
     jbuf_free(&e);
     send_json(req, 200, body, len > 0 && (size_t)len < sizeof body ? (size_t)len : 0, t0);
+}
+
+/* GET /api/metrics: the Prometheus text exposition */
+static void metrics(h2o_req_t *req, uint64_t t0) {
+    struct jbuf b;
+    jbuf_init(&b);
+    if (met_render(&b) != 0 || b.p == NULL) {
+        jbuf_free(&b);
+        send_error(req, 500, "out_of_memory", "out of memory writing the metrics", t0);
+        return;
+    }
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT(MET_CONTENT_TYPE));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    access_log(req, 200, b.len, t0);
+    h2o_send_inline(req, b.p, b.len);
+    jbuf_free(&b);
 }
 
 static void send_jbuf(h2o_req_t *req, int ok, struct jbuf *b, uint64_t t0) {
@@ -174,6 +195,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
 
     if (h2o_memis(p, n, H2O_STRLIT("/api/health"))) {
         if (check_get(req, t0) == 0) health(h, req, t0);
+        return 0;
+    }
+    if (h2o_memis(p, n, H2O_STRLIT("/api/metrics"))) { /* open, as in the reference lab */
+        if (check_get(req, t0) == 0) metrics(req, t0);
         return 0;
     }
     int lab_root = h2o_memis(p, n, H2O_STRLIT("/api/lab")) || h2o_memis(p, n, H2O_STRLIT("/api/lab/"));

@@ -1,5 +1,8 @@
 /* lab.c: require "lab" — clock, sleep, buffers, memory figures, logging, errors. */
 #include "lab.h"
+#ifdef PROFLAB_LAB_MODULE
+#include "../metrics/metrics.h"
+#endif
 
 #include <lauxlib.h>
 #include <math.h>
@@ -305,5 +308,8 @@ int luaopen_lab(lua_State *L) {
     lua_setfield(L, -2, "null");
     lua_newtable(L);
     lua_setfield(L, -2, "scenarios");
+#ifdef PROFLAB_LAB_MODULE
+    met_lua_open(L); /* lab.so for lua5.4 brings lab.metrics; the engine adds it in rt.c */
+#endif
     return 1;
 }

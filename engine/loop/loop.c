@@ -16,6 +16,7 @@ static size_t heap_len, heap_cap;
 
 int loop_init(void) {
     evloop = h2o_evloop_create();
+    loop_mark_thread();
     return evloop != NULL ? 0 : -1;
 }
 
@@ -110,5 +111,6 @@ int loop_run_once(int32_t max_wait_ms) {
         t->cb(t);
     }
     log_flush();
+    loop_mark_pass();
     return ret;
 }

@@ -13,6 +13,8 @@
 #include "../lab/lab.h"
 #include "../log/log.h"
 #include "../mem/mem.h"
+#include "../metrics/metrics.h"
+#include "../watchdog/watchdog.h"
 #include "hook.h"
 
 int rt_load_scenarios(struct rt *rt, char *err, size_t errlen);
@@ -37,6 +39,7 @@ static int open_libs(lua_State *L) {
     lab_set_hosted(L);
     luaL_requiref(L, "lab", luaopen_lab, 0);
     /* engine capabilities add their Lua side to the lab table (lab.profiler, lab.heap, ...) here */
+    met_lua_open(L); /* lab.metrics, and the GC cycle and time counters */
     art_open_lua(L);
     lua_setfield(L, -2, "artifacts");
     heap_open_lua(L);
@@ -354,6 +357,8 @@ static int status_push(lua_State *L) {
         lua_setfield(L, -2, s->name);
     }
     lua_setfield(L, t, "scenarios");
+    wd_push_last_block(L); /* the watchdog's last event-loop block, nil when none */
+    lua_setfield(L, t, "lastBlock");
     return 1;
 }
 

@@ -18,6 +18,7 @@
 #include "mem/mem.h"
 #include "metrics/metrics.h"
 #include "rt/rt.h"
+#include "prof/prof.h"
 #include "walk/walk.h"
 #include "tok/tok.h"
 
@@ -29,10 +30,11 @@ static const char usage[] =
     "commands:\n"
     "  serve      serve the lab API (proflab serve --help for its options)\n"
     "  walk       run a scripted, self-checking walkthrough of the lab (proflab walk --help)\n"
+    "  analyze    report on a saved profile: proflab analyze FILE.cpuprofile [--top N]\n"
+    "             or heap snapshot: proflab analyze FILE.heapsnapshot [--top N]\n"
+    "  diff       what grew between two heap snapshots: proflab diff A.heapsnapshot B.heapsnapshot\n"
     "  token      mint or inspect a scoped, expiring lab token (proflab token --help)\n"
     "  fetch      download an artifact link, resuming and checking its SHA-256 (proflab fetch --help)\n"
-    "  analyze    report on a heap snapshot: proflab analyze FILE.heapsnapshot [--top N]\n"
-    "  diff       what grew between two heap snapshots: proflab diff A.heapsnapshot B.heapsnapshot\n"
     "  version    print the version of proflab and of its libraries\n"
     "  help       this text\n"
     "\n"
@@ -117,13 +119,30 @@ static int serve(int argc, char **argv) {
     return code;
 }
 
+/* proflab analyze FILE: the capability that reads FILE's kind, chosen by its extension. */
+static int has_ext(const char *file, const char *ext) {
+    size_t n = strlen(file), e = strlen(ext);
+    return n > e && strcmp(file + n - e, ext) == 0;
+}
+
+static int analyze(int argc, char **argv) {
+    const char *file = NULL;
+    for (int i = 1; i < argc && file == NULL; i++)
+        if (argv[i][0] != '-') file = argv[i];
+        else if (strcmp(argv[i], "--top") == 0) i++;
+    if (file != NULL && has_ext(file, ".heapsnapshot")) return heap_analyze_main(argc, argv);
+    if (file == NULL || has_ext(file, ".cpuprofile")) return prof_analyze_main(argc, argv);
+    fprintf(stderr, "proflab analyze: %s: the file kind is told by its extension: .cpuprofile or .heapsnapshot\n", file);
+    return 2;
+}
+
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "help";
     if (strcmp(cmd, "serve") == 0) return serve(argc - 1, argv + 1);
     if (strcmp(cmd, "token") == 0) return tok_cli_main(argc - 1, argv + 1);
     if (strcmp(cmd, "fetch") == 0) return tok_fetch_main(argc - 1, argv + 1);
     if (strcmp(cmd, "walk") == 0) return walk_main(argc - 1, argv + 1);
-    if (strcmp(cmd, "analyze") == 0) return heap_analyze_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "analyze") == 0) return analyze(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0) return heap_diff_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("proflab %s (%s, h2o %s, %s)\n", PROFLAB_VERSION, LUA_RELEASE, H2O_VERSION, OpenSSL_version(OPENSSL_VERSION));

@@ -13,6 +13,7 @@ return {
     local snap = lab.heap.snapshot()
     return {
       filePath   = snap.filePath,
+      download   = lab.artifacts.link(snap.filePath), -- signed link, valid 15 minutes
       bytes      = snap.bytes,
       nodes      = snap.nodes,
       edges      = snap.edges,

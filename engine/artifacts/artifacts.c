@@ -17,8 +17,9 @@ static char art_folder[PATH_MAX - ART_NAME_MAX - 16];
 
 /* store.c */
 int art_store_scan(const char *dir, char *err, size_t errlen);
-int art_store_sidecar(const struct art_writer *w, const unsigned char sha[32], const struct stat *st);
-void art_store_record(const struct art_writer *w, const unsigned char sha[32], const struct stat *st);
+void art_store_info(struct art_info *a, const struct art_writer *w, const unsigned char sha[32], const struct stat *st);
+int art_store_sidecar(const struct art_info *a, const struct stat *st);
+void art_store_record(const struct art_info *a);
 void art_store_drop_sidecar(const char *name);
 unsigned long long art_store_budget(void);
 
@@ -147,7 +148,9 @@ int art_commit(struct art_writer *w) {
     w->fd = -1;
     /* the sidecar first: a crash between the two renames leaves a sidecar without a file,
      * which the next start removes */
-    if (e == 0 && art_store_sidecar(w, sha, &st) != 0) e = errno;
+    struct art_info info;
+    if (e == 0) art_store_info(&info, w, sha, &st);
+    if (e == 0 && art_store_sidecar(&info, &st) != 0) e = errno;
     if (e == 0 && rename(w->tmp, w->path) != 0) {
         e = errno;
         art_store_drop_sidecar(w->name);
@@ -159,7 +162,7 @@ int art_commit(struct art_writer *w) {
         return -1;
     }
     w->tmp[0] = '\0';
-    art_store_record(w, sha, &st);
+    art_store_record(&info);
     /* the rename is durable once the folder is synced */
     int dfd = open(art_folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

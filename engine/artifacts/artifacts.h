@@ -83,9 +83,11 @@ void art_link_setup(const struct tok_key *key, const char *public_url);
 /* 0, or -1 (no key, bad scheme/host and no LAB_PUBLIC_URL, no room). */
 int art_link_base(const char *scheme, size_t slen, const char *host, size_t hlen, char *out, size_t outlen);
 int art_link(const char *name, const char *scheme, size_t slen, const char *host, size_t hlen, char *out, size_t outlen);
-/* lab.artifacts for Lua: link(name, req) -> url, list() -> {{name, kind, size, sha256, createdAt}}.
+/* lab.artifacts for Lua: link(name or path [, req]) -> url, list() -> {{name, kind, size, sha256, createdAt}}.
  * Pushes the table. */
 struct lua_State;
 int art_open_lua(struct lua_State *L);
+/* Remembers the req table on top of L as the request of coroutine co, for link(name). */
+void art_lua_bind_req(struct lua_State *L, struct lua_State *co);
 
 #endif

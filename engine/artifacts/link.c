@@ -9,6 +9,7 @@
 #include "artifacts.h"
 
 static const struct tok_key *link_key;
+static const char reqs_key = 'r'; /* registry: weak-keyed {coroutine = req table} */
 static const char *link_public;
 
 void art_link_setup(const struct tok_key *key, const char *public_url) {
@@ -40,25 +41,55 @@ int art_link(const char *name, const char *scheme, size_t slen, const char *host
     return (size_t)snprintf(out + n, outlen - n, "/api/lab/artifacts/%s?token=%s", name, tok) < outlen - n ? 0 : -1;
 }
 
-/* lab.artifacts.link(name [, req]): req is the table run() received (scheme, host). */
+void art_lua_bind_req(lua_State *L, lua_State *co) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &reqs_key) != LUA_TTABLE || !lua_checkstack(co, 1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushthread(co);
+    lua_xmove(co, L, 1);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* lab.artifacts.link(name or path [, req]): req defaults to the request of the scenario call
+ * that runs (the table run() received). */
 static int l_link(lua_State *L) {
     size_t nl;
     const char *name = luaL_checklstring(L, 1, &nl);
+    const char *slash = strrchr(name, '/');
+    if (slash != NULL) { /* a path: it must be in the artifact folder */
+        size_t dl = strlen(art_dir());
+        if ((size_t)(slash - name) != dl || strncmp(name, art_dir(), dl) != 0)
+            return luaL_error(L, "lab.artifacts.link: %s is not in the artifact folder", name);
+        nl -= (size_t)(slash + 1 - name);
+        name = slash + 1;
+    }
     const char *scheme = NULL, *host = NULL;
     size_t sl = 0, hl = 0;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &reqs_key);
+        lua_pushthread(L);
+        lua_rawget(L, -2);
+        lua_replace(L, 2);
+        lua_settop(L, 2);
+    }
+    if (lua_istable(L, 2)) {
         lua_getfield(L, 2, "scheme");
         lua_getfield(L, 2, "host");
         scheme = lua_tolstring(L, -2, &sl);
         host = lua_tolstring(L, -1, &hl);
+    } else if (!lua_isnil(L, 2)) {
+        return luaL_typeerror(L, 2, "table (the req of run) or nil");
     }
     if (!art_name_valid(name, nl) || strlen(name) != nl) return luaL_error(L, "lab.artifacts.link: not an artifact name");
     if (art_find(name, nl) == NULL) return luaL_error(L, "lab.artifacts.link: no artifact named %s", name);
     if (link_key == NULL) return luaL_error(L, "lab.artifacts.link: links need LAB_TOKEN");
     char url[ART_LINK_MAX];
     if (art_link(name, scheme, sl, host, hl, url, sizeof url) != 0)
-        return luaL_error(L, "lab.artifacts.link: no base URL (set LAB_PUBLIC_URL, or pass the req table run() received)");
+        return luaL_error(L, "lab.artifacts.link: no base URL (set LAB_PUBLIC_URL, or call it from a scenario call)");
     lua_pushstring(L, url);
     return 1;
 }
@@ -88,6 +119,12 @@ static int l_list(lua_State *L) {
 
 int art_open_lua(struct lua_State *L) {
     static const luaL_Reg fns[] = {{"link", l_link}, {"list", l_list}, {NULL, NULL}};
+    lua_newtable(L); /* weak keys: a finished call's coroutine is collected with its entry */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &reqs_key);
     luaL_newlib(L, fns);
     return 1;
 }

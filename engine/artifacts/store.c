@@ -112,7 +112,7 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void fill_info(struct art_info *a, const struct art_writer *w, const unsigned char sha[32], const struct stat *s) {
+void art_store_info(struct art_info *a, const struct art_writer *w, const unsigned char sha[32], const struct stat *s) {
     memset(a, 0, sizeof *a);
     snprintf(a->name, sizeof a->name, "%s", w->name);
     snprintf(a->kind, sizeof a->kind, "%s", w->kind);
@@ -121,11 +121,7 @@ static void fill_info(struct art_info *a, const struct art_writer *w, const unsi
     a->created_ms = now_ms();
 }
 
-int art_store_sidecar(const struct art_writer *w, const unsigned char sha[32], const struct stat *s) {
-    struct art_info a;
-    fill_info(&a, w, sha, s);
-    return write_sidecar(&a, s);
-}
+int art_store_sidecar(const struct art_info *a, const struct stat *s) { return write_sidecar(a, s); }
 
 static int push(const struct art_info *a) {
     if (st_.n == st_.cap) {
@@ -171,16 +167,14 @@ static void enforce_budget(const char *keep) {
     }
 }
 
-void art_store_record(const struct art_writer *w, const unsigned char sha[32], const struct stat *s) {
-    struct art_info a;
-    fill_info(&a, w, sha, s);
-    int i = find_index(a.name, strlen(a.name));
+void art_store_record(const struct art_info *a) {
+    int i = find_index(a->name, strlen(a->name));
     if (i >= 0) remove_at(i);
-    if (push(&a) != 0) {
-        log_msg(LOG_ERROR, "out of memory listing artifact %s", a.name);
+    if (push(a) != 0) {
+        log_msg(LOG_ERROR, "out of memory listing artifact %s", a->name);
         return;
     }
-    enforce_budget(a.name);
+    enforce_budget(a->name);
 }
 
 /* A sidecar that matches the file's size and mtime; 0, or -1 (absent, stale or unreadable). */

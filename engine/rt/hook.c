@@ -18,10 +18,13 @@ static lua_State *_Atomic running;         /* the thread executing Lua now, or N
 static int steady_mask, steady_count;
 
 static void dispatch(lua_State *L, lua_Debug *ar);
+/* Armed users run at the next instruction, or at the return of the C function running when
+ * they were armed (string.rep, table.sort, ...), whichever comes first. */
+#define ARMED_MASK (LUA_MASKCOUNT | LUA_MASKRET)
 
 static void apply(lua_State *L) {
     if (L == NULL) return;
-    if (atomic_load(&armed) != 0) lua_sethook(L, dispatch, steady_mask | LUA_MASKCOUNT, 1);
+    if (atomic_load(&armed) != 0) lua_sethook(L, dispatch, steady_mask | ARMED_MASK, 1);
     else if (steady_mask != 0) lua_sethook(L, dispatch, steady_mask, steady_count);
     else lua_sethook(L, NULL, 0, 0);
 }
@@ -45,6 +48,7 @@ static void dispatch(lua_State *L, lua_Debug *ar) {
             if ((fire & (1u << i)) && users[i].used) users[i].fn(L, ar, users[i].ud);
         if (atomic_load(&armed) == 0) apply(L); /* back to the steady hook */
         if (ar->event == LUA_HOOKCOUNT && !(steady_mask & LUA_MASKCOUNT)) return;
+        if (ar->event == LUA_HOOKRET && !(steady_mask & LUA_MASKRET)) return;
     }
     for (int i = 0; i < HOOK_USERS_MAX; i++) {
         struct hook_user *u = &users[i];
@@ -77,7 +81,7 @@ void hook_remove(int handle) {
 void hook_arm(int handle) {
     atomic_fetch_or(&armed, 1u << handle);
     lua_State *L = atomic_load(&running);
-    if (L != NULL) lua_sethook(L, dispatch, steady_mask | LUA_MASKCOUNT, 1);
+    if (L != NULL) lua_sethook(L, dispatch, steady_mask | ARMED_MASK, 1);
 }
 
 lua_State *hook_enter(lua_State *co) {

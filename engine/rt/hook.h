@@ -12,7 +12,8 @@ typedef void (*hook_fn)(lua_State *L, lua_Debug *ar, void *ud);
 /* A steady user: called on every event of mask (LUA_MASKCALL, ...; count with LUA_MASKCOUNT).
  * Returns a handle, or -1 when all slots are taken. */
 int hook_add(int mask, int count, hook_fn fn, void *ud);
-/* A one-shot user: called once at the next instruction after hook_arm(handle). */
+/* A one-shot user: called once at the next instruction after hook_arm(handle), or at the
+ * return of the C function that was running, whichever comes first. */
 int hook_add_oneshot(hook_fn fn, void *ud);
 void hook_remove(int handle);
 /* Safe in a signal handler and from another thread: arms a one-shot user on the running thread. */

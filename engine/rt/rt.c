@@ -14,6 +14,7 @@
 #include "../log/log.h"
 #include "../mem/mem.h"
 #include "../metrics/metrics.h"
+#include "../prof/prof.h"
 #include "../watchdog/watchdog.h"
 #include "hook.h"
 
@@ -39,6 +40,8 @@ static int open_libs(lua_State *L) {
     lab_set_hosted(L);
     luaL_requiref(L, "lab", luaopen_lab, 0);
     /* engine capabilities add their Lua side to the lab table (lab.profiler, lab.heap, ...) here */
+    prof_open_lua(L);
+    lua_setfield(L, -2, "profiler");
     met_lua_open(L); /* lab.metrics, and the GC cycle and time counters */
     art_open_lua(L);
     lua_setfield(L, -2, "artifacts");
@@ -334,6 +337,8 @@ static int status_push(lua_State *L) {
     const struct conf *cf = rt->conf;
     lab_push_status_base(L);
     int t = lua_gettop(L);
+    lua_pushboolean(L, prof_running());
+    lua_setfield(L, t, "cpuProfileInProgress");
     lua_pushboolean(L, cf->lab_enable && cf->lab_token != NULL);
     lua_setfield(L, t, "labEnabled");
     if (cf->app_env != NULL) lua_pushstring(L, cf->app_env);

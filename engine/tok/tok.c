@@ -270,12 +270,73 @@ static int split(const char *t, size_t len, size_t *pay_len) {
     return 0;
 }
 
+/* A bounded walk of the msgpack bytes before msgpack-c sees them: msgpack-c allocates what a
+ * container header declares (a map32 header can ask for 64 GB), so every declared count must
+ * fit in the bytes left, and nesting stays shallow. 0 when the shape is acceptable, else -1. */
+#define WALK_DEPTH 4
+#define WALK_ITEMS 128
+
+static uint32_t be(const unsigned char *p, int n) {
+    uint32_t v = 0;
+    for (int i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static int walk(const unsigned char *p, size_t n, size_t *off, int depth, int *items) {
+    if (*off >= n || ++*items > WALK_ITEMS) return -1;
+    unsigned c = p[(*off)++];
+    size_t left = n - *off, skip = 0, count = 0;
+    int kids = 0; /* 1: array of count, 2: map of count */
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) return 0;
+    if (c >= 0x80 && c <= 0x8f) kids = 2, count = c & 15;
+    else if (c >= 0x90 && c <= 0x9f) kids = 1, count = c & 15;
+    else if (c >= 0xa0 && c <= 0xbf) skip = c & 31;
+    else {
+        static const signed char fixed[] = {
+            /* c4 bin8 .. df map32: -N = an N-byte length follows, then that many bytes */
+            [0x04] = -1, [0x05] = -2, [0x06] = -4, [0x07] = -1, [0x08] = -2, [0x09] = -4, [0x0a] = 4, [0x0b] = 8,
+            [0x0c] = 1,  [0x0d] = 2,  [0x0e] = 4,  [0x0f] = 8,  [0x10] = 1,  [0x11] = 2,  [0x12] = 4, [0x13] = 8,
+            [0x14] = 2,  [0x15] = 3,  [0x16] = 5,  [0x17] = 9,  [0x18] = 17, [0x19] = -1, [0x1a] = -2, [0x1b] = -4,
+        };
+        if (c == 0xc1) return -1;
+        if (c >= 0xdc) {
+            int w = c == 0xdc || c == 0xde ? 2 : 4;
+            if (left < (size_t)w) return -1;
+            count = be(p + *off, w);
+            *off += (size_t)w;
+            kids = c <= 0xdd ? 1 : 2;
+        } else {
+            int f = fixed[c - 0xc0];
+            if (f >= 0) {
+                skip = (size_t)f;
+            } else {
+                if (left < (size_t)-f) return -1;
+                skip = be(p + *off, -f);
+                *off += (size_t)-f;
+                if (c >= 0xc7 && c <= 0xc9) skip++; /* ext: a type byte */
+            }
+        }
+    }
+    if (kids == 0) {
+        if (skip > n - *off) return -1;
+        *off += skip;
+        return 0;
+    }
+    if (depth >= WALK_DEPTH || count * (size_t)kids > n - *off) return -1;
+    for (size_t i = 0; i < count * (size_t)kids; i++)
+        if (walk(p, n, off, depth + 1, items) != 0) return -1;
+    return 0;
+}
+
 static enum tok_result decode_payload(const char *p, size_t n, struct tok_claims *out) {
     unsigned char raw[TOK_MAX_LEN];
     long rl = tok_b64_decode(p, n, raw, sizeof raw);
     if (rl <= 0) return TOK_MALFORMED;
-    msgpack_unpacked u;
     size_t off = 0;
+    int items = 0;
+    if (walk(raw, (size_t)rl, &off, 0, &items) != 0 || off != (size_t)rl) return TOK_MALFORMED;
+    off = 0;
+    msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     enum tok_result r = TOK_MALFORMED;
     if (msgpack_unpack_next(&u, (const char *)raw, (size_t)rl, &off) == MSGPACK_UNPACK_SUCCESS && off == (size_t)rl &&

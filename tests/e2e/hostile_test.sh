@@ -37,8 +37,8 @@ POST|/api/lab/..%2f..%2fetc%2fpasswd|404|not_found|
 POST|/api/lab/../../etc/passwd|404|not_found|
 GET|/api/lab/a/b|404|not_found|
 GET|/nope|404|not_found|
-GET|/api/lab/tokens|404|not_found|
-GET|/api/lab/artifacts|404|not_found|
+GET|/api/lab/tokens|405|method_not_allowed|answers POST
+PUT|/api/lab/artifacts|405|method_not_allowed|
 PUT|/api/lab/event-loop-jam|405|method_not_allowed|answers POST
 DELETE|/api/lab/status|405|method_not_allowed|
 CASES

@@ -2,7 +2,7 @@
 # run-long.sh: build the libFuzzer targets with clang into a temporary folder, then run each
 # for SECONDS (default 60) on a fresh corpus seeded from tests/fuzz/corpus/<target>/.
 #
-#   tests/fuzz/run-long.sh [SECONDS] [TARGET...]      targets: params json (default: both)
+#   tests/fuzz/run-long.sh [SECONDS] [TARGET...]      targets: params json tok artname (default: all)
 #
 # Environment: CLANG (default clang), KEEP=1 keeps the temporary folder after a clean run
 # (it is always kept when a target fails, with the crashing input in <target>/artifacts/).
@@ -13,7 +13,7 @@ set -euo pipefail
 secs=${1:-60}
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(params json)
+[[ ${#targets[@]} -eq 0 ]] && targets=(params json tok artname)
 if ! [[ $secs =~ ^[0-9]+$ ]] || [[ $secs -eq 0 ]]; then
   echo "run-long.sh: SECONDS must be a positive whole number, got '$secs'" >&2
   exit 2
@@ -21,8 +21,8 @@ fi
 
 for t in "${targets[@]}"; do
   case $t in
-    params | json) ;;
-    *) echo "run-long.sh: unknown target '$t' (params, json)" >&2; exit 2 ;;
+    params | json | tok | artname) ;;
+    *) echo "run-long.sh: unknown target '$t' (params, json, tok, artname)" >&2; exit 2 ;;
   esac
 done
 
@@ -46,6 +46,13 @@ build() {
       "$clang" "${flags[@]}" -I"$root/tests/unit/json" "$root/tests/fuzz/json/json_fuzz.c" \
         "$root/engine/json/json.c" "$root/tests/unit/json/jansson_check.c" \
         $(pkg-config --cflags --libs jansson) -lm -o "$tmp/fuzz_json" ;;
+    tok)
+      "$clang" "${flags[@]}" "$root/tests/fuzz/tok/tok_fuzz.c" "$root/engine/tok/tok.c" -lmsgpackc -lcrypto \
+        -o "$tmp/fuzz_tok" ;;
+    artname)
+      "$clang" "${flags[@]}" "$root/tests/fuzz/artifacts/name_fuzz.c" "$root/engine/artifacts/artifacts.c" \
+        "$root/engine/artifacts/store.c" "$root/engine/log/log.c" "$root/engine/tok/tok.c" -lmsgpackc -lcrypto \
+        -o "$tmp/fuzz_artname" ;;
   esac
 }
 

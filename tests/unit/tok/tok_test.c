@@ -224,6 +224,10 @@ static void test_payload_shapes(void **state) {
     /* a huge declared array length with no content */
     check_payload("huge array header", P("\xdd\xff\xff\xff\xff"), TOK_MALFORMED);
     check_payload("huge map header", P("\xdf\xff\xff\xff\xff"), TOK_MALFORMED);
+    /* found by fuzz_tok: msgpack-c allocated what a nested map32 header declared (64 GB) */
+    check_payload("nested map32 header", P("\x85\x91\x91\x91\x91\x91\x91\x91\xdf\x91\x41\x41\x41\x41"), TOK_MALFORMED);
+    check_payload("ext32 header", P("\xc9\xff\xff\xff\xff\x01"), TOK_MALFORMED);
+    check_payload("str32 header", P("\xdb\xff\xff\xff\xff"), TOK_MALFORMED);
 }
 
 static void test_time(void **state) {

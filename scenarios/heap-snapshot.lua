@@ -22,6 +22,7 @@ return {
       selfBytes     = snap.selfBytes,
       luaHeapBytes  = snap.luaHeapBytes,
       nativeBytes   = snap.nativeBytes,
+      extraPeakBytes = snap.extraPeakBytes,
     }
   end,
 }

@@ -1,0 +1,298 @@
+/* heap_test.c: the walker and writer on a real Lua state, read back by engine/heap/read.c:
+ * the format's invariants, the names a learner sees, ids across snapshots, sizes against the
+ * allocator, and the reader refusing broken files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heap/heap.h"
+#include "mem/mem.h"
+#include "rt/alloc.h"
+
+struct membuf {
+    char *p;
+    size_t n, cap;
+    int fail_after; /* the sink fails once this many bytes went through; -1 never */
+};
+
+static int to_mem(void *ud, const char *p, size_t n) {
+    struct membuf *m = ud;
+    if (m->fail_after >= 0 && m->n + n > (size_t)m->fail_after) return -1;
+    if (m->n + n > m->cap) {
+        size_t c = m->cap ? m->cap * 2 : 65536;
+        while (c < m->n + n) c *= 2;
+        char *q = realloc(m->p, c);
+        if (q == NULL) return -1;
+        m->p = q;
+        m->cap = c;
+    }
+    memcpy(m->p + m->n, p, n);
+    m->n += n;
+    return 0;
+}
+
+static struct rt_alloc counter;
+
+static lua_State *new_state(void) {
+    memset(&counter, 0, sizeof counter);
+    lua_State *L = lua_newstate(rt_alloc_fn, &counter);
+    assert_non_null(L);
+    luaL_openlibs(L);
+    return L;
+}
+
+static void run(lua_State *L, const char *code) {
+    if (luaL_dostring(L, code) != LUA_OK) fail_msg("%s", lua_tostring(L, -1));
+}
+
+/* Takes a snapshot of L into a temporary file and reads it back. */
+static void snapshot(lua_State *L, struct hsnap *s, struct heap_stats *st) {
+    struct membuf m = {NULL, 0, 0, -1};
+    char err[256];
+    struct heap_stats local;
+    if (st == NULL) st = &local;
+    if (heap_snapshot(L, to_mem, &m, st, err, sizeof err) != 0) fail_msg("snapshot: %s", err);
+    assert_int_equal(st->bytes, m.n);
+    char path[] = "/tmp/heap_test.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, m.p, m.n), (ssize_t)m.n);
+    close(fd);
+    free(m.p);
+    if (heap_snap_load(s, path, err, sizeof err) != 0) fail_msg("read back: %s", err);
+    unlink(path);
+    assert_int_equal(s->nn, st->nodes);
+    assert_int_equal(s->ne, st->edges);
+}
+
+#define NF(s, i, f) ((s)->nodes[(size_t)(i) * (s)->nf + (size_t)(s)->f])
+#define EF(s, e, f) ((s)->edges[(size_t)(e) * (s)->ef + (size_t)(s)->f])
+
+static const char *node_name(const struct hsnap *s, size_t i) { return s->strings[NF(s, i, f_name)]; }
+static const char *type_of(const struct hsnap *s, size_t i) { return s->node_types[NF(s, i, f_type)]; }
+
+/* The first edge of type etype named name (a string edge) from a node named from (NULL: any).
+ * Returns the target node, or -1. */
+static long find_edge(const struct hsnap *s, const char *from, const char *etype, const char *name) {
+    for (size_t i = 0; i < s->nn; i++) {
+        if (from && strcmp(node_name(s, i), from) != 0) continue;
+        for (size_t e = s->first_edge[i]; e < s->first_edge[i + 1]; e++) {
+            const char *t = s->edge_types[EF(s, e, e_type)];
+            if (strcmp(t, etype) != 0) continue;
+            if (strcmp(t, "element") != 0 && strcmp(s->strings[EF(s, e, e_name)], name) != 0) continue;
+            return (long)(EF(s, e, e_to) / s->nf);
+        }
+    }
+    return -1;
+}
+
+static long find_node(const struct hsnap *s, const char *name) {
+    for (size_t i = 0; i < s->nn; i++)
+        if (strcmp(node_name(s, i), name) == 0) return (long)i;
+    return -1;
+}
+
+static void test_names_and_edges(void **state) {
+    (void)state;
+    lua_State *L = new_state();
+    run(L, "Point = setmetatable({}, {__name = 'Point'})\n"
+           "points = { setmetatable({x = 1, y = 2}, getmetatable(Point)) }\n"
+           "local counter = {}\n"
+           "function bump() counter[#counter + 1] = true end\n"
+           "cache = setmetatable({}, {__mode = 'v'})\n"
+           "cache.entry = {}\n"
+           "keep = cache.entry\n"
+           "co = coroutine.create(function(arg) local myLocal = {arg}; coroutine.yield(myLocal) end)\n"
+           "coroutine.resume(co, 'hello')\n"
+           "keyed = { [{}] = 'value for a table key', [2.5] = {} }\n");
+    /* a lab.Buffer as lab.c makes it: struct mem_buffer in a userdata named by its metatable */
+    struct mem_buffer *b = lua_newuserdatauv(L, sizeof *b, 1);
+    memset(b, 0, sizeof *b);
+    b->size = (size_t)3 << 20;
+    b->live = 1;
+    luaL_newmetatable(L, "lab.Buffer");
+    lua_setmetatable(L, -2);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, 1);
+    lua_setglobal(L, "buf");
+
+    struct hsnap s;
+    snapshot(L, &s, NULL);
+    assert_string_equal(type_of(&s, 0), "synthetic");
+    assert_int_equal(NF(&s, 0, f_id), 1);
+    assert_true(find_edge(&s, "", "property", "registry") > 0);
+    long g = find_edge(&s, "", "property", "globals");
+    assert_true(g > 0);
+    assert_string_equal(node_name(&s, (size_t)g), "globals");
+    assert_string_equal(type_of(&s, (size_t)g), "object");
+    assert_true(find_edge(&s, "", "property", "main thread stack") > 0);
+    assert_true(find_edge(&s, "", "internal", "string metatable") > 0);
+    /* classes from __name; upvalues, locals and weak values by name */
+    long pts = find_edge(&s, "globals", "property", "points");
+    assert_true(pts > 0);
+    assert_true(find_node(&s, "Point") > 0);
+    long bump = find_edge(&s, "globals", "property", "bump");
+    assert_true(bump > 0);
+    assert_string_equal(type_of(&s, (size_t)bump), "closure");
+    assert_non_null(strstr(node_name(&s, (size_t)bump), "function @ [string \""));
+    assert_true(find_edge(&s, node_name(&s, (size_t)bump), "context", "counter") > 0);
+    assert_true(find_edge(&s, "Table", "weak", "entry") > 0);
+    long co = find_edge(&s, "globals", "property", "co");
+    assert_true(co > 0);
+    assert_string_equal(node_name(&s, (size_t)co), "coroutine");
+    assert_true(find_edge(&s, "coroutine", "context", "myLocal") > 0);
+    assert_true(find_edge(&s, "coroutine", "context", "arg") > 0);
+    assert_true(find_edge(&s, NULL, "internal", "[2.5]") > 0);
+    assert_true(find_edge(&s, NULL, "internal", "(key)") > 0);
+    /* the buffer: its native bytes in its self size, its user value and metatable as internal edges */
+    long bn = find_edge(&s, "globals", "property", "buf");
+    assert_true(bn > 0);
+    assert_string_equal(node_name(&s, (size_t)bn), "lab.Buffer");
+    assert_int_equal(NF(&s, bn, f_size), 40 + 16 + sizeof(struct mem_buffer) + ((size_t)3 << 20));
+    assert_true(find_edge(&s, "lab.Buffer", "internal", "uservalue") > 0);
+    assert_true(find_edge(&s, "lab.Buffer", "internal", "metatable") > 0);
+    /* strings are nodes named by their content */
+    long hello = find_node(&s, "hello");
+    assert_true(hello > 0);
+    assert_string_equal(type_of(&s, (size_t)hello), "string");
+    assert_int_equal(NF(&s, hello, f_size), 24 + 5 + 1);
+    heap_snap_free(&s);
+    lua_close(L);
+}
+
+static uint64_t id_of_global(const struct hsnap *s, const char *name) {
+    long n = find_edge(s, "globals", "property", name);
+    assert_true(n > 0);
+    return NF(s, n, f_id);
+}
+
+static void test_ids(void **state) {
+    (void)state;
+    lua_State *L = new_state();
+    run(L, "kept = {}; dropped = {}; s = 'a string that stays'");
+    struct hsnap a, b, c;
+    snapshot(L, &a, NULL);
+    uint64_t kept = id_of_global(&a, "kept"), dropped = id_of_global(&a, "dropped"), str = id_of_global(&a, "s");
+    snapshot(L, &b, NULL);
+    assert_int_equal(id_of_global(&b, "kept"), kept);
+    assert_int_equal(id_of_global(&b, "s"), str);
+    /* a new object, maybe at the old one's address, gets a new id */
+    run(L, "dropped = nil; collectgarbage(); collectgarbage(); for i = 1, 100 do dropped = {} end");
+    snapshot(L, &c, NULL);
+    assert_int_equal(id_of_global(&c, "kept"), kept);
+    assert_int_not_equal(id_of_global(&c, "dropped"), dropped);
+    for (size_t i = 0; i < c.nn; i++) assert_int_not_equal(NF(&c, i, f_id), dropped);
+    heap_snap_free(&a);
+    heap_snap_free(&b);
+    heap_snap_free(&c);
+    lua_close(L);
+}
+
+static void test_sizes_match_the_allocator(void **state) {
+    (void)state;
+    lua_State *L = new_state();
+    run(L, "big = {}\n"
+           "for i = 1, 20000 do big[i] = { id = i, name = 'user' .. i, tags = { 'a', 'b' } } end\n"
+           "map = {}\n"
+           "for i = 1, 5000 do map['k' .. i] = function() return i end end\n"
+           "cos = {}\n"
+           "for i = 1, 100 do cos[i] = coroutine.create(function(x) local y = {x}; coroutine.yield(y) end); coroutine.resume(cos[i], i) end\n");
+    struct hsnap s;
+    struct heap_stats st;
+    snapshot(L, &s, NULL);
+    heap_snap_free(&s);
+    snapshot(L, &s, &st); /* the second one: the id table no longer grows */
+    assert_true(st.lua_heap_bytes > (1 << 20));
+    double ratio = (double)st.self_bytes / (double)st.lua_heap_bytes;
+    print_message("self sizes %zu, allocator %zu, ratio %.3f\n", st.self_bytes, st.lua_heap_bytes, ratio);
+    assert_true(ratio > 0.9 && ratio < 1.1);
+    heap_snap_free(&s);
+    lua_close(L);
+}
+
+static void test_sink_failure(void **state) {
+    (void)state;
+    lua_State *L = new_state();
+    struct membuf m = {NULL, 0, 0, 1000};
+    struct heap_stats st;
+    char err[128];
+    assert_int_equal(heap_snapshot(L, to_mem, &m, &st, err, sizeof err), -1);
+    free(m.p);
+    /* the state is still usable: the collector runs again */
+    assert_int_equal(lua_gc(L, LUA_GCISRUNNING), 1);
+    lua_close(L);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+#define META                                                                                                       \
+    "{\"snapshot\":{\"meta\":{\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\",\"edge_count\"],"            \
+    "\"node_types\":[[\"hidden\",\"object\",\"synthetic\"],\"string\",\"number\",\"number\",\"number\"],"          \
+    "\"edge_fields\":[\"type\",\"name_or_index\",\"to_node\"],"                                                    \
+    "\"edge_types\":[[\"property\",\"element\",\"weak\"],\"string_or_number\",\"node\"]},"
+
+static void test_reader_refuses_broken_files(void **state) {
+    (void)state;
+    static const struct {
+        const char *text, *why;
+    } cases[] = {
+        {META "\"node_count\":2,\"edge_count\":1},\"nodes\":[2,0,1,0,1,1,1,3,8,0],\"edges\":[0,1,5],\"strings\":[\"\",\"a\"]}",
+         "good"},
+        {META "\"node_count\":3,\"edge_count\":1},\"nodes\":[2,0,1,0,1,1,1,3,8,0],\"edges\":[0,1,5],\"strings\":[\"\",\"a\"]}",
+         "node_count"},
+        {META "\"node_count\":2,\"edge_count\":1},\"nodes\":[2,0,1,0,2,1,1,3,8,0],\"edges\":[0,1,5],\"strings\":[\"\",\"a\"]}",
+         "edge counts"},
+        {META "\"node_count\":2,\"edge_count\":1},\"nodes\":[2,0,1,0,1,1,1,3,8,0],\"edges\":[0,1,7],\"strings\":[\"\",\"a\"]}",
+         "to_node"},
+        {META "\"node_count\":2,\"edge_count\":1},\"nodes\":[2,0,1,0,1,1,1,3,8,0],\"edges\":[0,9,5],\"strings\":[\"\",\"a\"]}",
+         "edge name"},
+        {META "\"node_count\":2,\"edge_count\":1},\"nodes\":[2,0,1,0,1,1,7,3,8,0],\"edges\":[0,1,5],\"strings\":[\"\",\"a\"]}",
+         "node name"},
+        {META "\"node_count\":2,\"edge_count\":1},\"nodes\":[2,0,1,0,1,1,1,3,8,0],\"edges\":[0,1,5],\"strings\":[\"\",\"a\"]",
+         "truncated"},
+    };
+    char path[] = "/tmp/heap_test_rd.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct hsnap s;
+        char err[256];
+        write_file(path, cases[i].text);
+        int r = heap_snap_load(&s, path, err, sizeof err);
+        if (i == 0) {
+            if (r != 0) fail_msg("good file refused: %s", err);
+            assert_int_equal(s.nn, 2);
+            assert_string_equal(s.strings[1], "a");
+            heap_snap_free(&s);
+        } else if (r == 0) {
+            fail_msg("broken file (%s) accepted", cases[i].why);
+        }
+    }
+    unlink(path);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names_and_edges),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_sizes_match_the_allocator),
+        cmocka_unit_test(test_sink_failure),
+        cmocka_unit_test(test_reader_refuses_broken_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

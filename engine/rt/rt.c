@@ -285,6 +285,7 @@ static int start_protected(lua_State *L) {
     lua_setfield(L, -2, "body");
     if (a->req->scheme != NULL) lua_pushlstring(L, a->req->scheme, a->req->scheme_len), lua_setfield(L, -2, "scheme");
     if (a->req->host != NULL) lua_pushlstring(L, a->req->host, a->req->host_len), lua_setfield(L, -2, "host");
+    art_lua_bind_req(L, c->co);
     if (!lua_checkstack(c->co, 3)) luaL_error(L, "out of memory");
     lua_xmove(L, c->co, 3);
     return 0;

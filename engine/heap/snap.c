@@ -34,9 +34,11 @@
 #define BASIC_STACK 40
 #define EXTRA_STACK 5
 #define SHORT_STR_MAX 40
-/* A prototype's code, line info, constants and local names, per source line of the function:
- * measured on the lab's scenarios (see docs/heap-snapshots.md). */
-#define PROTO_BYTES_PER_LINE 36
+/* A prototype's code, line info, constants and local names are not visible through the API:
+ * bytes per line holding code of a function, and per source line of a living main chunk (which
+ * keeps every nested prototype), fitted on 160 Lua files of this machine (docs/heap-snapshots.md). */
+#define PROTO_BYTES_PER_LINE 68
+#define PROTO_BYTES_PER_FILE_LINE 40
 #define NAME_MAX_BYTES 256
 
 #define NONE UINT32_MAX
@@ -223,6 +225,12 @@ static void push_ids(lua_State *L, struct ids **out) {
 
 /* The walk */
 
+struct nested { /* a prototype counted with its first closure: dropped if its main chunk lives */
+    uint32_t node;
+    uintptr_t source;
+    uint32_t est;
+};
+
 struct walk {
     lua_State *L;
     struct node *nodes;
@@ -232,6 +240,9 @@ struct walk {
     struct hmap objs;   /* string address -> node index */
     struct hmap upvals; /* upvalue cells already counted */
     struct hmap protos; /* prototypes (and chunk names) already counted */
+    struct hmap mains;  /* sources whose main chunk is alive */
+    struct nested *nested;
+    size_t nest, nestcap;
     struct hmap str_ids, str_sums;
     struct stab names;
     struct ids *ids;
@@ -561,6 +572,40 @@ static void walk_userdata(struct walk *w, int u) {
     metatable_edge(w, u);
 }
 
+/* A prototype's bytes from what the debug API shows of it: its lines holding code (for a
+ * main chunk, every line up to its last one: the nested prototypes live as long as it does). */
+static uint64_t proto_estimate(struct walk *w, int f, const lua_Debug *src) {
+    lua_State *L = w->L;
+    lua_Debug ar;
+    lua_pushvalue(L, f);
+    lua_getinfo(L, ">Lu", &ar);
+    uint64_t lines = 0, last = 0;
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            lua_Integer l = lua_tointeger(L, -2);
+            lines++;
+            if (l > 0 && (uint64_t)l > last) last = (uint64_t)l;
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    if (strcmp(src->what, "main") == 0) {
+        if (hmap_put(&w->mains, mix64((uintptr_t)src->source) | 1, 1) != 0) oom(w);
+        return SZ_PROTO + last * PROTO_BYTES_PER_FILE_LINE;
+    }
+    uint64_t est = SZ_PROTO + (uint64_t)ar.nups * 16 + lines * PROTO_BYTES_PER_LINE;
+    if (w->nest == w->nestcap) {
+        size_t c = w->nestcap ? w->nestcap * 2 : 256;
+        struct nested *p = realloc(w->nested, c * sizeof *p);
+        if (p == NULL) oom(w);
+        w->nested = p;
+        w->nestcap = c;
+    }
+    w->nested[w->nest++] = (struct nested){w->cur, (uintptr_t)src->source, (uint32_t)est};
+    return est;
+}
+
 static void walk_function(struct walk *w, int f) {
     lua_State *L = w->L;
     struct node *self = &w->nodes[w->cur];
@@ -591,8 +636,7 @@ static void walk_function(struct walk *w, int f) {
     if (pk == 0) pk = 1;
     if (!hmap_get(&w->protos, pk, NULL)) {
         if (hmap_put(&w->protos, pk, 1) != 0) oom(w);
-        int lines = ar.lastlinedefined >= ar.linedefined ? ar.lastlinedefined - ar.linedefined + 1 : 1;
-        size += SZ_PROTO + (uint64_t)lines * PROTO_BYTES_PER_LINE;
+        size += proto_estimate(w, f, &ar);
         if (!hmap_get(&w->protos, (uintptr_t)ar.source, NULL)) { /* the chunk name string */
             if (hmap_put(&w->protos, (uintptr_t)ar.source, 1) != 0) oom(w);
             size += SZ_TSTRING + strlen(ar.source) + 1;
@@ -762,6 +806,11 @@ static int walk_protected(lua_State *L) {
 
 /* Sizes that are known only at the end: the id table, the state and its string table. */
 static void finish_sizes(struct walk *w) {
+    for (size_t i = 0; i < w->nest; i++) {
+        struct nested *n = &w->nested[i];
+        if (hmap_get(&w->mains, mix64(n->source) | 1, NULL) && w->nodes[n->node].size > n->est)
+            w->nodes[n->node].size -= n->est;
+    }
     if (w->idtab_node != NONE) {
         size_t entries = 0;
         for (size_t i = 0; i < w->nn; i++) entries += w->nodes[i].type != N_STRING;
@@ -782,6 +831,8 @@ void walk_free(struct walk *w) {
     hmap_free(&w->objs);
     hmap_free(&w->upvals);
     hmap_free(&w->protos);
+    hmap_free(&w->mains);
+    free(w->nested);
     hmap_free(&w->str_ids);
     hmap_free(&w->str_sums);
     stab_free(&w->names);
@@ -807,7 +858,7 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     memset(&w, 0, sizeof w);
     w.L = L;
     int rc = -1;
-    if (hmap_init(&w.objs, 1024) != 0 || hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 ||
+    if (hmap_init(&w.objs, 1024) != 0 || hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 || hmap_init(&w.mains, 64) != 0 ||
         hmap_init(&w.str_ids, 1024) != 0 || hmap_init(&w.str_sums, 1024) != 0) {
         snprintf(err, errlen, "out of memory");
         goto done;

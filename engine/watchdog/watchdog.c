@@ -96,9 +96,10 @@ static void describe(lua_State *L, lua_Debug *ar, char *frame, size_t len, char 
     if (ar->name != NULL) snprintf(fn, fnlen, "%s", ar->name);
     else if (strcmp(ar->what, "main") == 0) snprintf(fn, fnlen, "main chunk");
     else if (strcmp(ar->what, "C") == 0) snprintf(fn, fnlen, "?");
-    else snprintf(fn, fnlen, "function <%s:%d>", src, ar->linedefined);
-    if (strcmp(ar->what, "C") == 0) snprintf(frame, len, "[C] in %s", fn);
-    else snprintf(frame, len, "%s:%d in %s", src, ar->currentline, fn);
+    else snprintf(fn, fnlen, "function <%.100s:%d>", src, ar->linedefined);
+    /* frames are cut to WD_FRAME_MAX: a path and a name of 70 bytes each fit */
+    if (strcmp(ar->what, "C") == 0) snprintf(frame, len, "[C] in %.140s", fn);
+    else snprintf(frame, len, "%.70s:%d in %.70s", src, ar->currentline, fn);
 }
 
 /* The one-shot hook, on the loop thread inside Lua. */

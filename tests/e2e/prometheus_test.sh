@@ -40,6 +40,13 @@ try:
 except Exception:
     print("")'
 }
+# query_wait EXPR: the value once the series exists (a series appears from the scrape after
+# the one that created it, e.g. the count of /api/metrics itself)
+query_wait() {
+  local v=""
+  for _ in $(seq 1 20); do v=$(query "$1"); [ -n "$v" ] && break; sleep 0.5; done
+  echo "$v"
+}
 up="" upa=""
 for _ in $(seq 1 60); do
   up=$(query 'up{job="proflab"}'); upa=$(query 'up{job="proflab-admin"}')
@@ -52,10 +59,10 @@ targets=$(curl -s --max-time 2 "$PROM/api/v1/targets")
 check "no scrape error on any target" "up up |||" "$(python3 -c 'import json,sys
 t = json.loads(sys.argv[1])["data"]["activeTargets"]
 print(" ".join(sorted(x["health"] for x in t)), "|" + "|".join(x["lastError"] for x in t) + "|")' "$targets")"
-check "proflab_info reaches Prometheus" 1 "$(query 'proflab_info{job="proflab"}')"
-check "a scenario gauge reaches Prometheus" 3 "$(query 'listener_growth_listeners{job="proflab"}')"
-check_cmp "the lag histogram is counted" "python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 10 else 1)' '$(query 'proflab_eventloop_lag_seconds_count{job="proflab-admin"}')'"
-check_cmp "the scrapes themselves are counted by route" "python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1 else 1)' '$(query 'http_requests_total{job="proflab",route="/api/metrics",status="200"}')'"
+check "proflab_info reaches Prometheus" 1 "$(query_wait 'proflab_info{job="proflab"}')"
+check "a scenario gauge reaches Prometheus" 3 "$(query_wait 'listener_growth_listeners{job="proflab"}')"
+check_cmp "the lag histogram is counted" "python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 10 else 1)' '$(query_wait 'proflab_eventloop_lag_seconds_count{job="proflab-admin"}')'"
+check_cmp "the scrapes themselves are counted by route" "python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1 else 1)' '$(query_wait 'http_requests_total{job="proflab",route="/api/metrics",status="200"}')'"
 kill "${SERVER_PIDS[-1]}" 2>/dev/null
 stop_server prom
 finish

@@ -304,25 +304,31 @@ static void list(h2o_req_t *req, uint64_t t0) {
     send_body(req, 200, &b, t0);
 }
 
-/* GET /api/lab/artifacts/<name>: streamed from disk with pread, one chunk per loop pass. */
+/* GET /api/lab/artifacts/<name>: streamed from disk with pread, one chunk per loop pass. On
+ * loopback h2o completes writes so fast that sending the next chunk from proceed() would keep
+ * the loop busy for the whole file; each chunk waits for a zero-delay timer instead, so the
+ * loop polls its sockets (and serves /api/health) between chunks. */
 
 struct download {
     h2o_generator_t super;
+    h2o_req_t *req;
     int fd;
     uint64_t off, end; /* end exclusive */
     char *buf;
+    struct loop_timer next;
 };
 
 static void dl_dispose(void *p) {
     struct download *d = p;
+    loop_timer_stop(&d->next);
     if (d->fd >= 0) close(d->fd);
     d->fd = -1;
     free(d->buf);
     d->buf = NULL;
 }
 
-static void dl_proceed(h2o_generator_t *self, h2o_req_t *req) {
-    struct download *d = (struct download *)self;
+static void dl_send(struct download *d) {
+    h2o_req_t *req = d->req;
     size_t want = d->end - d->off > CHUNK ? CHUNK : (size_t)(d->end - d->off);
     ssize_t n;
     do n = pread(d->fd, d->buf, want, (off_t)d->off);
@@ -341,8 +347,18 @@ static void dl_proceed(h2o_generator_t *self, h2o_req_t *req) {
     h2o_send(req, &v, 1, last ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
+static void dl_on_timer(struct loop_timer *t) {
+    dl_send((struct download *)((char *)t - offsetof(struct download, next)));
+}
+
+static void dl_proceed(h2o_generator_t *self, h2o_req_t *req) {
+    struct download *d = (struct download *)self;
+    if (loop_timer_start(&d->next, 0, dl_on_timer) != 0) dl_send(d); /* no memory for the timer: send now */
+}
+
 static void dl_stop(h2o_generator_t *self, h2o_req_t *req) {
     struct download *d = (struct download *)self;
+    loop_timer_stop(&d->next);
     if (d->fd >= 0) close(d->fd);
     d->fd = -1;
 }
@@ -404,6 +420,7 @@ static void download(h2o_req_t *req, const char *name, size_t len, uint64_t t0) 
     struct download *d = h2o_mem_alloc_shared(&req->pool, sizeof *d, dl_dispose);
     memset(d, 0, sizeof *d);
     d->fd = fd;
+    d->req = req;
     d->super.proceed = dl_proceed;
     d->super.stop = dl_stop;
     char hex[65], digest[64];
@@ -464,7 +481,7 @@ static void download(h2o_req_t *req, const char *name, size_t len, uint64_t t0) 
         h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
         return;
     }
-    dl_proceed(&d->super, req);
+    dl_send(d);
 }
 
 static void artifact(h2o_req_t *req, const struct guard_auth *a, const char *name, size_t len, uint64_t t0) {

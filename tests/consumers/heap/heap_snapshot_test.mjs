@@ -158,6 +158,15 @@ try {
 
   // the two buffers, in DevTools
   const dt = await devtools(snapB.filePath);
+  const rootEdges = [];
+  {
+    const s = await loadDevTools(fs.readFileSync(snapB.filePath, 'utf8'));
+    for (const it = s.rootNode().edges(); it.hasNext(); it.next()) rootEdges.push(`${it.item().name()}->${it.item().node().name()}`);
+  }
+  for (const e of ['registry->registry', 'globals->globals', 'main thread stack->main thread', 'running coroutine->coroutine'])
+    check(`DevTools: the root has the edge ${e}`, rootEdges.includes(e), rootEdges);
+  const reg = dt.nodes.find(n => n.name === 'registry');
+  check('DevTools: the registry is a user root (distance 1) and the root\'s first child', reg && reg.distance === 1 && rootEdges[0] === 'registry->registry', {reg, rootEdges});
   const bySelf = [...dt.nodes].sort((a, b) => b.self - a.self);
   for (const k of [0, 1]) {
     const b = bySelf[k], dom = dt.nodes[b.dom];

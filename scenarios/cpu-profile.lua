@@ -21,6 +21,7 @@ return {
     local folded = profile:save("folded")
     return {
       filePath = path,
+      download = lab.artifacts.link(path), -- signed link, valid 15 minutes
       foldedPath = folded,
       durationSeconds = (lab.now() - started) / 1000,
       samples = profile.samples,

@@ -2,7 +2,8 @@
  *   local session = lab.profiler.start{ interval_us = 1000 }
  *   local profile = session:stop()
  *   profile:save()           -- the .cpuprofile's absolute path; profile:save("folded") too
- *   profile.samples, profile.durationUs, profile.intervalUs, profile.truncated, profile.dropped */
+ *   profile.samples, profile.durationUs, profile.intervalUs, profile.truncated, profile.dropped,
+ *   profile.costUs (CPU time the hook spent reading stacks) */
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -157,6 +158,7 @@ static int profile_index(lua_State *L) {
     else if (strcmp(k, "intervalUs") == 0) lua_pushinteger(L, (lua_Integer)p->interval_us);
     else if (strcmp(k, "truncated") == 0) lua_pushinteger(L, (lua_Integer)p->truncated);
     else if (strcmp(k, "dropped") == 0) lua_pushinteger(L, (lua_Integer)p->dropped);
+    else if (strcmp(k, "costUs") == 0) lua_pushinteger(L, (lua_Integer)(p->cost_ns / 1000));
     else if (strcmp(k, "save") == 0) lua_pushcfunction(L, profile_save);
     else if (strcmp(k, "text") == 0) lua_pushcfunction(L, profile_text);
     else lua_pushnil(L);

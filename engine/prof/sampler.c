@@ -248,9 +248,18 @@ static void drain(lua_State *L) {
     atomic_store(&ring_tail, head);
 }
 
+static uint64_t thread_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void on_hook(lua_State *L, lua_Debug *ar, void *ud) {
     (void)ar, (void)ud;
-    if (prof != NULL) drain(L);
+    if (prof == NULL) return;
+    uint64_t t0 = thread_ns();
+    drain(L);
+    prof->cost_ns += thread_ns() - t0;
 }
 
 static void on_drain(struct loop_timer *t) {

@@ -89,5 +89,9 @@ struct lua_State;
 int art_open_lua(struct lua_State *L);
 /* Remembers the req table on top of L as the request of coroutine co, for link(name). */
 void art_lua_bind_req(struct lua_State *L, struct lua_State *co);
+/* Raises a write failure (errno err) as lab.fail does: 507 insufficient_storage for a full disk,
+ * the retention budget or an I/O error, else 500 artifact_error. Call it after art_commit or
+ * art_abort, so that nothing partial is left. */
+int art_lua_fail(struct lua_State *L, int err, const char *what);
 
 #endif

@@ -1,4 +1,5 @@
 /* link.c: signed download links, and lab.artifacts for scenarios. */
+#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdio.h>
@@ -127,4 +128,20 @@ int art_open_lua(struct lua_State *L) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &reqs_key);
     luaL_newlib(L, fns);
     return 1;
+}
+
+int art_lua_fail(lua_State *L, int err, const char *what) {
+    int storage = err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO || err == EROFS;
+    lua_createtable(L, 0, 3); /* the error object of lab.fail: answered with its status */
+    lua_pushinteger(L, storage ? 507 : 500);
+    lua_setfield(L, -2, "status");
+    lua_pushstring(L, storage ? "insufficient_storage" : "artifact_error");
+    lua_setfield(L, -2, "error");
+    if (err == ENOSPC && art_budget() != 0)
+        lua_pushfstring(L, "%s: %s (the disk, or LAB_ARTIFACTS_MAX_MB = %d MiB); nothing was kept", what, strerror(err),
+                        (int)(art_budget() >> 20));
+    else
+        lua_pushfstring(L, "%s: %s; nothing was kept", what, strerror(err));
+    lua_setfield(L, -2, "message");
+    return lua_error(L);
 }

@@ -22,10 +22,10 @@ static int l_snapshot(lua_State *L) {
     if (heap_snapshot(L, to_artifact, &w, &st, err, sizeof err) != 0) {
         int e = w.failed;
         art_abort(&w);
-        if (e) return luaL_error(L, "cannot write the snapshot: %s", strerror(e));
+        if (e) return art_lua_fail(L, e, "cannot write the snapshot");
         return luaL_error(L, "heap snapshot failed: %s", err);
     }
-    if (art_commit(&w) != 0) return luaL_error(L, "cannot write the snapshot: %s", strerror(errno));
+    if (art_commit(&w) != 0) return art_lua_fail(L, errno, "cannot write the snapshot");
     lua_createtable(L, 0, 8);
     lua_pushstring(L, w.path);
     lua_setfield(L, -2, "filePath");

@@ -122,7 +122,7 @@ static int profile_save(lua_State *L) {
         art_abort(&w);
         return luaL_error(L, "out of memory writing the profile");
     }
-    if (art_commit(&w) != 0) return luaL_error(L, "cannot write the profile %s: %s", w.name, strerror(errno));
+    if (art_commit(&w) != 0) return art_lua_fail(L, errno, "cannot write the profile");
     lua_pushstring(L, w.path);
     return 1;
 }

@@ -184,5 +184,16 @@ check "the oldest artifact is removed first" '["cpu-3.bin", "cpu-2.bin"]' "$(pyt
 check "... from disk too" no "$([ -e "$R/cpu-1.bin" ] && echo yes || echo no)"
 check "budgetBytes" 5242880 "$(json budgetBytes)"
 stop_server ret
+# a write that cannot be kept (past the budget, as a full disk): 507, and no file at all
+F=$WORK/full; mkdir -p "$F"
+start_server full LAB_ENABLE=true LAB_TOKEN="$TOKEN" LAB_ARTIFACTS_MAX_MB=1 -- --artifacts "$F" || exit 1
+for _ in 1 2 3 4; do lab POST "/api/lab/listener-growth?count=10000&kb=0"; done
+lab POST /api/lab/heap-snapshot
+check "a snapshot larger than the budget is 507" "507 insufficient_storage" "$STATUS $(json error)"
+check_match "... saying why" 'LAB_ARTIFACTS_MAX_MB' "$(json message)"
+check "... and leaves no file, partial or whole" 0 "$(find "$F" -type f | wc -l)"
+lab GET /api/lab/artifacts
+check "... nor a listed artifact" '[]' "$(json artifacts)"
+stop_server full
 check "no token appears in the logs" 0 "$(cat "$WORK"/*.log | grep -c -- "$TOKEN\|$LINKT")"
 finish

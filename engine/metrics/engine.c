@@ -3,6 +3,7 @@
  * one structure shared with the loop thread, behind a mutex held for a few instructions. */
 #define H2O_USE_LIBUV 0
 #include <dirent.h>
+#include <fcntl.h>
 #include <h2o.h>
 #include <math.h>
 #include <openssl/crypto.h>
@@ -15,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../artifacts/artifacts.h"
 #include "../conf/conf.h"
 #include "../loop/loop.h"
 #include "../mem/mem.h"
+#include "../prof/prof.h"
 #include "../rt/rt.h"
 #include "../watchdog/watchdog.h"
 #include "metrics.h"
@@ -25,16 +28,18 @@
 #define LAG_RESOLUTION_US 10000
 
 static struct rt *the_rt;
+static void publish_loop_figures(void);
 
 static struct {
     struct met_series *cpu_user, *cpu_sys, *cpu, *rss, *vsz, *heap, *fds, *max_fds, *start;
 } proc;
 
-/* process_* as prom-client names them */
-static double status_kb(const char *text, const char *key) {
-    const char *p = strstr(text, key);
-    return p != NULL ? strtod(p + strlen(key), NULL) * 1024.0 : 0.0;
-}
+/* process_* as prom-client names them. Memory comes from /proc/self/statm, kept open and
+ * re-read with pread (a fraction of /proc/self/status's cost): RSS is resident, virtual is size,
+ * heap is data (prom-client reads VmData; statm's data also counts the main stack). Counting
+ * /proc/self/fd is the costly part of a scrape: the count is refreshed at most every 250 ms. */
+static int statm_fd = -1;
+static uint64_t fds_at_us;
 
 static void collect_process(void *ud) {
     struct rusage ru;
@@ -45,23 +50,29 @@ static void collect_process(void *ud) {
         met_set(proc.cpu_sys, s);
         met_set(proc.cpu, u + s);
     }
-    char text[4096];
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f != NULL) {
-        size_t n = fread(text, 1, sizeof text - 1, f);
+    char text[256];
+    ssize_t n = statm_fd >= 0 ? pread(statm_fd, text, sizeof text - 1, 0) : -1;
+    unsigned long long size, resident, shared, code, lib, data;
+    long page = sysconf(_SC_PAGESIZE);
+    if (n > 0) {
         text[n] = '\0';
-        fclose(f);
-        met_set(proc.rss, status_kb(text, "VmRSS:"));
-        met_set(proc.vsz, status_kb(text, "VmSize:"));
-        met_set(proc.heap, status_kb(text, "VmData:"));
+        if (sscanf(text, "%llu %llu %llu %llu %llu %llu", &size, &resident, &shared, &code, &lib, &data) == 6 && page > 0) {
+            met_set(proc.rss, (double)resident * (double)page);
+            met_set(proc.vsz, (double)size * (double)page);
+            met_set(proc.heap, (double)data * (double)page);
+        }
     }
-    DIR *d = opendir("/proc/self/fd");
-    if (d != NULL) {
-        double n = 0;
-        for (struct dirent *e; (e = readdir(d)) != NULL;)
-            if (e->d_name[0] != '.') n++;
-        closedir(d);
-        met_set(proc.fds, n - 1); /* the directory's own descriptor */
+    uint64_t now = loop_now_us();
+    if (fds_at_us == 0 || now - fds_at_us >= 250000) {
+        DIR *d = opendir("/proc/self/fd");
+        if (d != NULL) {
+            double count = 0;
+            for (struct dirent *e; (e = readdir(d)) != NULL;)
+                if (e->d_name[0] != '.') count++;
+            closedir(d);
+            met_set(proc.fds, count - 1); /* the directory's own descriptor */
+            fds_at_us = now;
+        }
     }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) met_set(proc.max_fds, rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
@@ -140,6 +151,7 @@ static void on_lag_tick(struct loop_timer *t) {
         pthread_mutex_unlock(&lag.lock);
     }
     lag.prev_us = now;
+    publish_loop_figures();
     if (lag.running) loop_timer_start(t, LAG_RESOLUTION_US, on_lag_tick); /* no memory: the monitor stops */
 }
 
@@ -192,7 +204,18 @@ static void collect_loop(void *ud) {
 static struct {
     struct met_series *heap, *heap_limit, *refused, *gc_cycles, *gc_seconds;
     struct met_series *retained, *buffers, *retained_limit;
+    struct met_series *profiling, *artifacts, *artifact_bytes, *in_flight;
 } lab;
+
+/* Figures only the loop thread may read (the profiler's, the artifact store's, the runtime's):
+ * published into atomics on every lag tick, so a scrape from the admin thread reads them as they
+ * were when the loop last came back, never racily. */
+static void publish_loop_figures(void) {
+    met_set(lab.profiling, prof_running() ? 1 : 0);
+    met_set(lab.artifacts, (double)art_count());
+    met_set(lab.artifact_bytes, (double)art_total_bytes());
+    if (the_rt != NULL) met_set(lab.in_flight, (double)the_rt->calls_in_flight);
+}
 
 static void collect_lab(void *ud) {
     struct rt *rt = ud;
@@ -276,6 +299,7 @@ int met_engine_start(struct rt *rt, char *err, size_t errlen) {
     proc.fds = G("process_open_fds", "Number of open file descriptors.");
     proc.max_fds = G("process_max_fds", "Maximum number of open file descriptors.");
     if (!failed) met_set(proc.start, process_start_time());
+    if (statm_fd < 0) statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC); /* -1: the memory gauges stay 0 */
 
     if (!failed) {
         static const char *const info_labels[] = {"version", "lua", "h2o", "openssl"};
@@ -308,6 +332,10 @@ int met_engine_start(struct rt *rt, char *err, size_t errlen) {
     lab.retained = G("proflab_lab_retained_bytes", "Bytes of native memory held by live lab.Buffer objects.");
     lab.buffers = G("proflab_lab_retained_buffers", "Live lab.Buffer objects.");
     lab.retained_limit = G("proflab_lab_retained_limit_bytes", "Ceiling of lab.Buffer bytes (LAB_MAX_RETAINED_MB).");
+    lab.profiling = G("proflab_lab_cpu_profile_in_progress", "1 while a CPU profile is being recorded.");
+    lab.artifacts = G("proflab_lab_artifacts", "Artifacts (profiles, snapshots) in the artifact folder.");
+    lab.artifact_bytes = G("proflab_lab_artifacts_bytes", "Bytes of the artifacts in the artifact folder.");
+    lab.in_flight = G("proflab_lab_scenario_calls_in_flight", "Scenario calls started and not yet answered.");
 
     if (!failed) {
         static const char *const l3[] = {"method", "route", "status"};
@@ -325,6 +353,7 @@ int met_engine_start(struct rt *rt, char *err, size_t errlen) {
         snprintf(err, errlen, "too many metric collectors");
         return -1;
     }
+    publish_loop_figures();
     lag.running = 1;
     lag.prev_us = 0;
     if (loop_timer_start(&lag.timer, LAG_RESOLUTION_US, on_lag_tick) != 0) {
@@ -335,6 +364,9 @@ int met_engine_start(struct rt *rt, char *err, size_t errlen) {
 }
 
 void met_engine_stop(void) {
+    if (statm_fd >= 0) close(statm_fd);
+    statm_fd = -1;
+    fds_at_us = 0;
     lag.running = 0;
     loop_timer_stop(&lag.timer);
     http_total = http_duration = NULL;

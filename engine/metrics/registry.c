@@ -28,6 +28,7 @@ struct met_family {
     int n_labels, n_buckets;
     char *labels[MET_LABELS_MAX];
     double buckets[MET_BUCKETS_MAX];
+    char le[MET_BUCKETS_MAX + 1][32]; /* the buckets as written in le="..." */
     struct met_series *_Atomic series;
     struct met_series *tail;
     _Atomic size_t n_series;
@@ -85,6 +86,32 @@ int met_label_name_valid(const char *name) {
         if (!alpha && !(p != name && c >= '0' && c <= '9')) return 0;
     }
     return 1;
+}
+
+static void put_number(struct jbuf *b, double v) {
+    if (isnan(v)) jbuf_puts(b, "NaN");
+    else if (isinf(v)) jbuf_puts(b, v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15) jbuf_printf(b, "%.0f", v);
+    else { /* the shortest text that reads back the same */
+        char t[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(t, sizeof t, "%.*g", prec, v);
+            if (strtod(t, NULL) == v) break;
+        }
+        jbuf_puts(b, t);
+    }
+}
+
+static void put_escaped(struct jbuf *b, const char *s, int quote) {
+    const char *run = s;
+    for (; *s; s++) {
+        const char *esc = *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : (quote && *s == '"') ? "\\\"" : NULL;
+        if (esc == NULL) continue;
+        jbuf_put(b, run, (size_t)(s - run));
+        jbuf_puts(b, esc);
+        run = s + 1;
+    }
+    jbuf_put(b, run, (size_t)(s - run));
 }
 
 static struct met_family *find_locked(const char *name) {
@@ -247,7 +274,16 @@ struct met_family *met_family_new(const char *name, const char *help, enum met_t
             f->n_labels = i + 1;
         }
         f->n_buckets = n_buckets;
-        for (int i = 0; i < n_buckets; i++) f->buckets[i] = buckets[i];
+        for (int i = 0; i < n_buckets; i++) {
+            f->buckets[i] = buckets[i];
+            struct jbuf nb;
+            jbuf_init(&nb);
+            put_number(&nb, buckets[i]);
+            snprintf(f->le[i], sizeof f->le[i], "%s", nb.p != NULL ? nb.p : "0");
+            ok = ok && !nb.oom;
+            jbuf_free(&nb);
+        }
+        snprintf(f->le[n_buckets], sizeof f->le[n_buckets], "+Inf");
         atomic_init(&f->next, NULL);
         atomic_init(&f->series, NULL);
         atomic_init(&f->n_series, 0);
@@ -341,83 +377,82 @@ int met_collector_add(met_collect_fn fn, void *ud) {
 
 /* Text exposition */
 
-static void put_number(struct jbuf *b, double v) {
-    if (isnan(v)) jbuf_puts(b, "NaN");
-    else if (isinf(v)) jbuf_puts(b, v > 0 ? "+Inf" : "-Inf");
-    else if (v == floor(v) && fabs(v) < 1e15) jbuf_printf(b, "%.0f", v);
-    else { /* the shortest text that reads back the same */
-        char t[40];
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(t, sizeof t, "%.*g", prec, v);
-            if (strtod(t, NULL) == v) break;
-        }
-        jbuf_puts(b, t);
-    }
-}
-
-static void put_escaped(struct jbuf *b, const char *s, int quote) {
-    const char *run = s;
-    for (; *s; s++) {
-        const char *esc = *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : (quote && *s == '"') ? "\\\"" : NULL;
-        if (esc == NULL) continue;
-        jbuf_put(b, run, (size_t)(s - run));
-        jbuf_puts(b, esc);
-        run = s + 1;
-    }
-    jbuf_put(b, run, (size_t)(s - run));
-}
-
-static void put_labels(struct jbuf *b, const struct met_family *f, const struct met_series *s, const char *le) {
-    if (f->n_labels == 0 && le == NULL) return;
-    jbuf_puts(b, "{");
+/* The series' labels as `k="v",k="v"` (escaped), without braces. */
+static void put_label_pairs(struct jbuf *b, const struct met_family *f, const struct met_series *s) {
     for (int i = 0; i < f->n_labels; i++) {
-        jbuf_printf(b, "%s%s=\"", i ? "," : "", f->labels[i]);
+        if (i) jbuf_put(b, ",", 1);
+        jbuf_puts(b, f->labels[i]);
+        jbuf_put(b, "=\"", 2);
         put_escaped(b, s->values[i], 1);
-        jbuf_puts(b, "\"");
+        jbuf_put(b, "\"", 1);
     }
-    if (le != NULL) jbuf_printf(b, "%sle=\"%s\"", f->n_labels ? "," : "", le);
-    jbuf_puts(b, "}");
 }
 
-static void render_family(struct jbuf *b, const struct met_family *f) {
-    jbuf_printf(b, "# HELP %s ", f->name);
+static void put_u64(struct jbuf *b, uint64_t v) {
+    char t[24];
+    size_t i = sizeof t;
+    do {
+        t[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    jbuf_put(b, t + i, sizeof t - i);
+}
+
+/* NAME{LABELS} or NAME when there are none; suffix after NAME (_bucket, _sum, _count). */
+static void put_series_name(struct jbuf *b, const struct met_family *f, const char *suffix, const struct jbuf *labels) {
+    jbuf_puts(b, f->name);
+    jbuf_puts(b, suffix);
+    if (labels->len == 0) return;
+    jbuf_put(b, "{", 1);
+    jbuf_put(b, labels->p, labels->len);
+    jbuf_put(b, "}", 1);
+}
+
+static void render_family(struct jbuf *b, const struct met_family *f, struct jbuf *labels) {
+    jbuf_puts(b, "# HELP ");
+    jbuf_puts(b, f->name);
+    jbuf_put(b, " ", 1);
     put_escaped(b, f->help, 0);
-    jbuf_printf(b, "\n# TYPE %s %s\n", f->name, type_name(f->type));
+    jbuf_puts(b, "\n# TYPE ");
+    jbuf_puts(b, f->name);
+    jbuf_put(b, " ", 1);
+    jbuf_puts(b, type_name(f->type));
+    jbuf_put(b, "\n", 1);
     for (struct met_series *s = atomic_load_explicit(&f->series, memory_order_acquire); s != NULL;
          s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        labels->len = 0;
+        put_label_pairs(labels, f, s);
         if (f->type != MET_HISTOGRAM) {
-            jbuf_puts(b, f->name);
-            put_labels(b, f, s, NULL);
-            jbuf_puts(b, " ");
+            put_series_name(b, f, "", labels);
+            jbuf_put(b, " ", 1);
             put_number(b, met_value(s));
-            jbuf_puts(b, "\n");
+            jbuf_put(b, "\n", 1);
             continue;
         }
         /* _count is the +Inf bucket read in the same pass, so the two always agree */
         uint64_t cum = 0;
-        char le[40];
         for (int i = 0; i <= f->n_buckets; i++) {
             cum += atomic_load(&s->counts[i]);
-            if (i < f->n_buckets) {
-                struct jbuf nb;
-                jbuf_init(&nb);
-                put_number(&nb, f->buckets[i]);
-                snprintf(le, sizeof le, "%s", nb.p ? nb.p : "0");
-                jbuf_free(&nb);
-            } else {
-                snprintf(le, sizeof le, "+Inf");
+            jbuf_puts(b, f->name);
+            jbuf_puts(b, "_bucket{");
+            if (labels->len > 0) {
+                jbuf_put(b, labels->p, labels->len);
+                jbuf_put(b, ",", 1);
             }
-            jbuf_printf(b, "%s_bucket", f->name);
-            put_labels(b, f, s, le);
-            jbuf_printf(b, " %llu\n", (unsigned long long)cum);
+            jbuf_puts(b, "le=\"");
+            jbuf_puts(b, f->le[i]);
+            jbuf_puts(b, "\"} ");
+            put_u64(b, cum);
+            jbuf_put(b, "\n", 1);
         }
-        jbuf_printf(b, "%s_sum", f->name);
-        put_labels(b, f, s, NULL);
-        jbuf_puts(b, " ");
+        put_series_name(b, f, "_sum", labels);
+        jbuf_put(b, " ", 1);
         put_number(b, met_hist_sum(s));
-        jbuf_printf(b, "\n%s_count", f->name);
-        put_labels(b, f, s, NULL);
-        jbuf_printf(b, " %llu\n", (unsigned long long)cum);
+        jbuf_put(b, "\n", 1);
+        put_series_name(b, f, "_count", labels);
+        jbuf_put(b, " ", 1);
+        put_u64(b, cum);
+        jbuf_put(b, "\n", 1);
     }
 }
 
@@ -425,11 +460,15 @@ int met_render(struct jbuf *out) {
     pthread_mutex_lock(&render_lock);
     int n = atomic_load(&n_collectors);
     for (int i = 0; i < n; i++) collectors[i].fn(collectors[i].ud);
+    struct jbuf labels;
+    jbuf_init(&labels);
     for (struct met_family *f = atomic_load_explicit(&families, memory_order_acquire); f != NULL;
          f = atomic_load_explicit(&f->next, memory_order_acquire))
-        render_family(out, f);
+        render_family(out, f, &labels);
     pthread_mutex_unlock(&render_lock);
-    return out->oom ? -1 : 0;
+    int oom = out->oom || labels.oom;
+    jbuf_free(&labels);
+    return oom ? -1 : 0;
 }
 
 void met_registry_free(void) {

@@ -176,7 +176,10 @@ static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t cur_start, tick_us;
 static int reported_c;
 
-static void step(void) {
+/* Returns how long the thread may sleep: while the loop is free, until the earliest moment
+ * a block could pass the threshold (about 10 wake-ups a second at idle instead of 50). */
+static uint64_t step(void) {
+    uint64_t sleep_us = tick_us;
     pthread_mutex_lock(&step_lock);
     uint64_t since = loop_busy_since_us(), now = loop_now_us();
     int polling = loop_polling();
@@ -185,6 +188,12 @@ static void step(void) {
             cur_start = since;
             reported_c = 0;
             block_begin(since, now);
+        } else {
+            uint64_t due = since + wd.threshold_us + 1000;
+            sleep_us = due > now ? due - now : tick_us;
+            if (sleep_us < tick_us) sleep_us = tick_us;
+            if (sleep_us > wd.threshold_us) sleep_us = wd.threshold_us;
+            if (sleep_us > 100000) sleep_us = 100000; /* wd_stop waits at most this */
         }
     } else if (since != cur_start || polling) {
         block_end(cur_start, since > cur_start ? since : now);
@@ -200,19 +209,21 @@ static void step(void) {
         if (hook_running() != NULL) hook_arm(wd.hook);
     }
     pthread_mutex_unlock(&step_lock);
+    return sleep_us;
 }
 
 static void *watch(void *unused) {
+    uint64_t sleep_us = tick_us;
     while (!atomic_load(&wd.stop)) {
-        struct timespec ts = {0, (long)(tick_us * 1000)};
+        struct timespec ts = {(time_t)(sleep_us / 1000000), (long)(sleep_us % 1000000 * 1000)};
         nanosleep(&ts, NULL);
-        step();
+        sleep_us = step();
     }
     return NULL;
 }
 
 static void collect(void *ud) {
-    if (wd.started) step();
+    if (wd.started) (void)step();
     uint64_t start = atomic_load(&wd.block_start), now = loop_now_us();
     met_set(wd.blocked, start != 0 && now > start ? (double)(now - start) / 1e6 : 0.0);
 }

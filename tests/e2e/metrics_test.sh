@@ -51,7 +51,7 @@ for fam in process_cpu_user_seconds_total process_cpu_system_seconds_total proce
   proflab_eventloop_lag_mean_seconds proflab_eventloop_lag_stddev_seconds proflab_eventloop_lag_p50_seconds \
   proflab_eventloop_lag_p90_seconds proflab_eventloop_lag_p99_seconds proflab_eventloop_lag_seconds \
   proflab_eventloop_utilization proflab_lua_heap_bytes proflab_lua_gc_cycles_total proflab_lua_gc_seconds_total \
-  proflab_lab_retained_bytes proflab_lab_retained_buffers proflab_eventloop_blocked_seconds \
+  proflab_lab_retained_bytes proflab_lab_retained_buffers proflab_lab_cpu_profile_in_progress proflab_lab_artifacts proflab_lab_artifacts_bytes proflab_lab_scenario_calls_in_flight proflab_eventloop_blocked_seconds \
   proflab_eventloop_blocks_total proflab_eventloop_block_duration_seconds http_requests_total \
   http_request_duration_seconds; do
   grep -q "^# TYPE $fam " "$WORK/base.prom" && ok "family $fam" || not_ok "family $fam is exposed"

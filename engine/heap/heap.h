@@ -92,6 +92,7 @@ struct hsnap {
 };
 /* Loads path and checks the format's invariants (counts, offsets, string indexes). */
 int heap_snap_load(struct hsnap *s, const char *path, char *err, size_t errlen);
+int heap_snap_parse(struct hsnap *s, const char *text, size_t len, char *err, size_t errlen);
 void heap_snap_free(struct hsnap *s);
 
 #endif

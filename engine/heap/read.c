@@ -203,10 +203,14 @@ static void meta(struct rd *r, struct hsnap *s) {
         string_(r, key);
         key[kl] = '\0';
         if (!expect(r, ':')) return fail(r, "':' expected");
-        if (strcmp(key, "node_fields") == 0) s->node_fields = string_list(r, NULL);
-        else if (strcmp(key, "edge_fields") == 0) s->edge_fields = string_list(r, NULL);
-        else if (strcmp(key, "node_types") == 0 || strcmp(key, "edge_types") == 0) {
+        if (strcmp(key, "node_fields") == 0 || strcmp(key, "edge_fields") == 0) {
+            char ***dst = key[0] == 'n' ? &s->node_fields : &s->edge_fields;
+            free_list(*dst);
+            *dst = string_list(r, NULL);
+        } else if (strcmp(key, "node_types") == 0 || strcmp(key, "edge_types") == 0) {
             char ***dst = key[0] == 'n' ? &s->node_types : &s->edge_types;
+            free_list(*dst);
+            *dst = NULL;
             if (!expect(r, '[')) return fail(r, "types array expected");
             ws(r);
             if (r->p < r->end && *r->p == '[') *dst = string_list(r, NULL);
@@ -418,26 +422,9 @@ static int check(struct hsnap *s, char *err, size_t errlen) {
     return 0;
 }
 
-int heap_snap_load(struct hsnap *s, const char *path, char *err, size_t errlen) {
+int heap_snap_parse(struct hsnap *s, const char *text, size_t len, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size == 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, st.st_size == 0 ? "empty file" : strerror(errno));
-        close(fd);
-        return -1;
-    }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct rd r = {m, (const char *)m + st.st_size, err, errlen, 0};
+    struct rd r = {text, text + len, err, errlen, 0};
     int seen_nodes = 0, seen_edges = 0, seen_strings = 0;
     if (!expect(&r, '{')) fail(&r, "'{' expected");
     else if (!expect(&r, '}')) {
@@ -458,16 +445,17 @@ int heap_snap_load(struct hsnap *s, const char *path, char *err, size_t errlen) 
             if (!expect(&r, ':')) fail(&r, "':' expected");
             if (strcmp(key, "snapshot") == 0) snapshot_obj(&r, s);
             else if (strcmp(key, "nodes") == 0 && !seen_nodes++) {
-                size_t hint = s->node_fields ? s->meta_nodes * 7 + 1 : 0;
+                /* every value takes two bytes at least: a hint past that is a lie */
+                size_t hint = s->meta_nodes < len / 14 ? s->meta_nodes * 7 + 1 : 0;
                 s->nodes = uint_array(&r, &s->n_node_vals, hint);
             } else if (strcmp(key, "edges") == 0 && !seen_edges++) {
-                s->edges = uint_array(&r, &s->n_edge_vals, s->meta_edges * 3 + 1);
+                size_t hint = s->meta_edges < len / 6 ? s->meta_edges * 3 + 1 : 0;
+                s->edges = uint_array(&r, &s->n_edge_vals, hint);
             } else if (strcmp(key, "strings") == 0 && !seen_strings++) strings_(&r, s);
             else skip_value(&r, 0);
         } while (!r.failed && expect(&r, ','));
         if (!r.failed && !expect(&r, '}')) fail(&r, "'}' expected");
     }
-    munmap(m, (size_t)st.st_size);
     if (!r.failed && (!seen_nodes || !seen_edges || !seen_strings)) {
         snprintf(err, errlen, "nodes, edges or strings missing");
         r.failed = 1;
@@ -477,4 +465,28 @@ int heap_snap_load(struct hsnap *s, const char *path, char *err, size_t errlen) 
         return -1;
     }
     return 0;
+}
+
+int heap_snap_load(struct hsnap *s, const char *path, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size == 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, st.st_size == 0 ? "empty file" : strerror(errno));
+        close(fd);
+        return -1;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = heap_snap_parse(s, m, (size_t)st.st_size, err, errlen);
+    munmap(m, (size_t)st.st_size);
+    return rc;
 }

@@ -21,8 +21,16 @@ struct heap_stats {
     double duration_ms;
 };
 
+enum {
+    HEAP_OK = 0,
+    HEAP_ERR = -1,        /* any other error */
+    HEAP_ERR_SINK = -2,   /* the sink refused a piece */
+    HEAP_ERR_LUAMEM = -3, /* the Lua heap reached its ceiling (the id table grows) */
+    HEAP_ERR_NOMEM = -4,  /* the walker's own memory */
+};
+
 /* Walks everything reachable from L's roots and streams the snapshot to sink. Blocks until
- * done; runs a full collection first. 0, or -1 with err (out of memory, sink failed). */
+ * done; runs a full collection first. HEAP_OK, or an error above with err. */
 int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *st, char *err, size_t errlen);
 
 /* Pushes the lab.heap table: lab.heap.snapshot() writes heap-<time>-<hex>.heapsnapshot to

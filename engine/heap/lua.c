@@ -19,10 +19,21 @@ static int l_snapshot(lua_State *L) {
         return luaL_error(L, "cannot create the snapshot file in %s: %s", art_dir(), strerror(errno));
     struct heap_stats st;
     char err[256];
-    if (heap_snapshot(L, to_artifact, &w, &st, err, sizeof err) != 0) {
+    int rc = heap_snapshot(L, to_artifact, &w, &st, err, sizeof err);
+    if (rc != HEAP_OK) {
         int e = w.failed;
         art_abort(&w);
         if (e) return art_lua_fail(L, e, "cannot write the snapshot");
+        if (rc == HEAP_ERR_LUAMEM || rc == HEAP_ERR_NOMEM) { /* answered 507, as lab.fail would */
+            lua_createtable(L, 0, 3);
+            lua_pushinteger(L, 507);
+            lua_setfield(L, -2, "status");
+            lua_pushstring(L, rc == HEAP_ERR_LUAMEM ? "lua_memory_limit" : "out_of_memory");
+            lua_setfield(L, -2, "error");
+            lua_pushfstring(L, "not enough memory for the heap snapshot: %s", err);
+            lua_setfield(L, -2, "message");
+            return lua_error(L);
+        }
         return luaL_error(L, "heap snapshot failed: %s", err);
     }
     if (art_commit(&w) != 0) return art_lua_fail(L, errno, "cannot write the snapshot");

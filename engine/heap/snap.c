@@ -260,9 +260,13 @@ struct walk {
     uint32_t idtab_node, state_node;
     size_t id_entries;
     uint32_t n_key, n_metatable, n_uservalue, n_vararg, n_function;
+    int c_oom; /* a C allocation failed */
 };
 
-static void oom(struct walk *w) { luaL_error(w->L, "out of memory while walking the heap"); }
+static void oom(struct walk *w) {
+    w->c_oom = 1;
+    luaL_error(w->L, "out of memory while walking the heap");
+}
 
 static uint32_t name_of(struct walk *w, const char *s, size_t n) {
     if (n > NAME_MAX_BYTES) n = NAME_MAX_BYTES;
@@ -857,7 +861,7 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     struct walk w;
     memset(&w, 0, sizeof w);
     w.L = L;
-    int rc = -1;
+    int rc = HEAP_ERR_NOMEM;
     if (hmap_init(&w.objs, 1024) != 0 || hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 || hmap_init(&w.mains, 64) != 0 ||
         hmap_init(&w.str_ids, 1024) != 0 || hmap_init(&w.str_sums, 1024) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -870,9 +874,11 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     }
     lua_pushcfunction(L, walk_protected);
     lua_pushlightuserdata(L, &w);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    int st_walk = lua_pcall(L, 1, 0, 0);
+    if (st_walk != LUA_OK) {
         snprintf(err, errlen, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error while walking the heap");
         lua_settop(L, top);
+        rc = st_walk == LUA_ERRMEM ? HEAP_ERR_LUAMEM : w.c_oom ? HEAP_ERR_NOMEM : HEAP_ERR;
         goto done;
     }
     lua_settop(L, top);
@@ -893,8 +899,8 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     st->extra_peak = w.ncap * sizeof *w.nodes + w.ecap * sizeof *w.edges + w.objs.cap * 12 + w.upvals.cap * 12 +
                      w.protos.cap * 12 + w.ids->str_ids.cap * 24 + w.names.cap + w.names.ocap * sizeof(size_t) +
                      w.names.scap * 4 + (after > before ? after - before : 0);
-    rc = heap_write(&w.names, w.nodes, w.nn, w.edges, w.ne, sink, ud, &st->bytes);
-    if (rc != 0) snprintf(err, errlen, "cannot write the snapshot");
+    rc = heap_write(&w.names, w.nodes, w.nn, w.edges, w.ne, sink, ud, &st->bytes) == 0 ? HEAP_OK : HEAP_ERR_SINK;
+    if (rc != HEAP_OK) snprintf(err, errlen, "cannot write the snapshot");
 done:
     walk_free(&w);
     if (was_running) lua_gc(L, LUA_GCRESTART);

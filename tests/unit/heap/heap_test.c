@@ -225,10 +225,32 @@ static void test_sink_failure(void **state) {
     struct membuf m = {NULL, 0, 0, 1000};
     struct heap_stats st;
     char err[128];
-    assert_int_equal(heap_snapshot(L, to_mem, &m, &st, err, sizeof err), -1);
+    assert_int_equal(heap_snapshot(L, to_mem, &m, &st, err, sizeof err), HEAP_ERR_SINK);
     free(m.p);
     /* the state is still usable: the collector runs again */
     assert_int_equal(lua_gc(L, LUA_GCISRUNNING), 1);
+    lua_close(L);
+}
+
+/* The id table grows in the Lua heap: at the ceiling the snapshot fails cleanly, and works once
+ * there is room. */
+static void test_lua_heap_ceiling(void **state) {
+    (void)state;
+    lua_State *L = new_state();
+    run(L, "t = {} for i = 1, 20000 do t[i] = {} end");
+    lua_gc(L, LUA_GCCOLLECT);
+    counter.limit = atomic_load(&counter.used) + 4096;
+    struct membuf m = {NULL, 0, 0, -1};
+    struct heap_stats st;
+    char err[256];
+    assert_int_equal(heap_snapshot(L, to_mem, &m, &st, err, sizeof err), HEAP_ERR_LUAMEM);
+    assert_int_equal(lua_gc(L, LUA_GCISRUNNING), 1);
+    counter.limit = 0;
+    struct hsnap s;
+    free(m.p);
+    snapshot(L, &s, NULL);
+    assert_true(s.nn > 20000);
+    heap_snap_free(&s);
     lua_close(L);
 }
 
@@ -292,6 +314,7 @@ int main(void) {
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_sizes_match_the_allocator),
         cmocka_unit_test(test_sink_failure),
+        cmocka_unit_test(test_lua_heap_ceiling),
         cmocka_unit_test(test_reader_refuses_broken_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -200,6 +200,19 @@ try {
   const keyA = dtA.nodes.find(n => n.name === 'globals'), keyB = dt.nodes.find(n => n.name === 'globals');
   check('the globals table has one id across snapshots', keyA && keyB && keyA.id === keyB.id);
 
+  // DevTools' Comparison view: B against A, class by class
+  {
+    const sA = await loadDevTools(fs.readFileSync(snapA.filePath, 'utf8'));
+    const sB = await loadDevTools(fs.readFileSync(snapB.filePath, 'utf8'));
+    const diff = Object.values(sB.calculateSnapshotDiff(1, sA.aggregatesForDiff(sB.interfaceDefinitions())));
+    const buf = diff.find(d => d.name === 'lab.Buffer');
+    check('DevTools Comparison: lab.Buffer +2, 128 MiB added, none removed',
+          buf && buf.addedCount === 2 && buf.addedSize >= 128 * MiB && buf.removedCount === 0, buf && {added: buf.addedCount, size: buf.addedSize});
+    for (const name of ['globals', 'registry', 'package.loaded', 'EventEmitter'])
+      check(`DevTools Comparison: ${name} unchanged`, !diff.some(d => d.name === name && (d.addedCount || d.removedCount)),
+            diff.filter(d => d.name === name));
+  }
+
   // proflab diff names the leak
   const diff = proflabDiff(snapA.filePath, snapB.filePath);
   check('diff names retainedBuffers with the 128 MiB it gained', /"retainedBuffers" @\d+ gained 128\.0 MiB: 2 new objects/.test(diff), diff);

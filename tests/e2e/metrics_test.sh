@@ -56,6 +56,7 @@ for fam in process_cpu_user_seconds_total process_cpu_system_seconds_total proce
   http_request_duration_seconds; do
   grep -q "^# TYPE $fam " "$WORK/base.prom" && ok "family $fam" || not_ok "family $fam is exposed"
 done
+check "no block at idle" 0 "$(val base proflab_eventloop_blocks_total)"
 check_match "proflab_info names the versions" 'proflab_info\{version="[0-9.]+",lua="Lua 5\.4\.[0-9]+",h2o="2\.2\.[0-9]+",openssl="OpenSSL [^"]+"\} 1' "$(cat "$WORK/base.prom")"
 check "health counted by route template" 2 "$(val base http_requests_total method=GET route=/api/health status=200)"
 check "an unknown path counts as <other>, never itself" 1 "$(val base http_requests_total method=GET route='<other>' status=404)"
@@ -143,4 +144,17 @@ check_match "status shows the last block's stack" '^\["scenarios/event-loop-jam\
 check "status names the blocking line" "$(sed -n 's/.*at="\([^"]*\)".*/\1/p' <<<"$jamline")" "$(json lastBlock.at)"
 
 stop_server metrics
+
+# a block inside C code called from Lua: said while it lasts, then the Lua line once Lua resumes
+start_server cblock LAB_ENABLE=true LAB_TOKEN="$TOKEN" LAB_BLOCKED_THRESHOLD_MS=10 || exit 1
+lab POST "/api/lab/memory-leak?mb=512"
+check "memory-leak 512 answers" 200 "$STATUS"
+check_match "a block in lab.buffer is reported as C code" 'msg="event loop blocked 10 ms\+ in C code \(no Lua instruction ran since\)"' "$(cat "$LOG")"
+check_match "then the Lua line that called it" 'msg="event loop unblocked after [0-9]+ ms at scenarios/memory-leak\.lua:[0-9]+ in ' "$(grep 'memory-leak.lua' "$LOG" | grep unblocked)"
+stop_server cblock
+PID=""
+env LAB_BLOCKED_THRESHOLD_MS=5 "$PROFLAB_BIN" serve --listen 127.0.0.1:0 > /dev/null 2> "$WORK/bad.log"; rc=$?
+check "LAB_BLOCKED_THRESHOLD_MS=5 is refused at start" "2 proflab: LAB_BLOCKED_THRESHOLD_MS must be from 10 to 3600000, got '5'" "$rc $(cat "$WORK/bad.log")"
+"$PROFLAB_BIN" serve --admin-listen nowhere > /dev/null 2> "$WORK/bad.log"; rc=$?
+check "--admin-listen without a port is refused" "2 proflab serve: --admin-listen wants HOST:PORT, got 'nowhere'" "$rc $(cat "$WORK/bad.log")"
 finish

@@ -170,6 +170,38 @@ static int serve(struct conf *c, char *err, int argc, char **argv) {
 #define ARGV(...) ((char *[]){"serve", __VA_ARGS__, NULL})
 #define SERVE(c, err, ...) serve(c, err, (int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(char *)) - 1, ARGV(__VA_ARGS__))
 
+/* the watchdog's threshold and the admin listener (docs/metrics.md) */
+static void test_watchdog_admin(void **state) {
+    (void)state;
+    struct conf c;
+    char err[CONF_ERR_MAX];
+    assert_int_equal(from_env(&c, err, ENV(NULL)), 0);
+    assert_int_equal(c.blocked_threshold_ms, 100);
+    assert_int_equal(c.admin_enabled, 0);
+    assert_int_equal(from_env(&c, err, ENV("LAB_BLOCKED_THRESHOLD_MS=10")), 0);
+    assert_int_equal(c.blocked_threshold_ms, 10);
+    assert_int_equal(from_env(&c, err, ENV("LAB_BLOCKED_THRESHOLD_MS=3600000")), 0);
+    assert_int_equal(c.blocked_threshold_ms, 3600000);
+    const char *bad[] = {"LAB_BLOCKED_THRESHOLD_MS=9", "LAB_BLOCKED_THRESHOLD_MS=3600001", "LAB_BLOCKED_THRESHOLD_MS=1e3",
+                         "LAB_BLOCKED_THRESHOLD_MS=-100", "LAB_BLOCKED_THRESHOLD_MS=100ms"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(from_env(&c, err, ENV(bad[i])), -1);
+        assert_non_null(strstr(err, "LAB_BLOCKED_THRESHOLD_MS must be from 10 to 3600000"));
+    }
+    assert_int_equal(SERVE(&c, err, "--admin-listen", "127.0.0.1:9464"), 0);
+    assert_int_equal(c.admin_enabled, 1);
+    assert_string_equal(c.admin_listen.host, "127.0.0.1");
+    assert_string_equal(c.admin_listen.port, "9464");
+    assert_string_equal(c.listen.port, "3001"); /* the main listener is untouched */
+    assert_int_equal(SERVE(&c, err, "--admin-listen", "9464"), -1);
+    assert_string_equal(err, "--admin-listen wants HOST:PORT, got '9464'");
+    char *argv[] = {"serve", "--admin-listen", NULL};
+    assert_int_equal(serve(&c, err, 2, argv), -1);
+    assert_string_equal(err, "--admin-listen needs a value");
+    assert_non_null(strstr(conf_serve_usage, "--admin-listen HOST:PORT"));
+    assert_non_null(strstr(conf_serve_usage, "LAB_BLOCKED_THRESHOLD_MS"));
+}
+
 static void test_serve_none(void **state) {
     (void)state;
     struct conf c;
@@ -390,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_env_defaults),    cmocka_unit_test(test_env_port),
         cmocka_unit_test(test_env_enable_token), cmocka_unit_test(test_env_production),
         cmocka_unit_test(test_env_sizes),       cmocka_unit_test(test_env_error_bounded),
+        cmocka_unit_test(test_watchdog_admin),
         cmocka_unit_test(test_serve_none),      cmocka_unit_test(test_serve_listen),
         cmocka_unit_test(test_parse_addr),      cmocka_unit_test(test_serve_tls),
         cmocka_unit_test(test_serve_scenarios), cmocka_unit_test(test_serve_errors),

@@ -12,6 +12,8 @@
 #   PROFLAB_BIN            the binary (default: <repo>/build-bench/proflab)
 #   BENCH_SECONDS          wrk duration of each measured run, seconds (default 10)
 #   BENCH_WARMUP_SECONDS   wrk warm-up before each measured run (default 2)
+#   BENCH_ROUNDS           wrk rounds, proflab and node alternating, fresh servers each round; the table
+#                          shows the medians (default 3)
 #   BENCH_CONNECTIONS      wrk connections (default 50); BENCH_THREADS wrk threads (default 1)
 #   BENCH_STARTS           starts measured for the startup median (default 5, after 1 discarded)
 #   BENCH_SERVER_CPU       core for the servers (default 0); BENCH_WRK_CPU core for wrk and the pollers (default 1)
@@ -30,6 +32,7 @@ PROFLAB_BIN=${PROFLAB_BIN:-$ROOT/build-bench/proflab}
 NODE_SERVER=$HERE/node-health.js
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP_SECONDS=${BENCH_WARMUP_SECONDS:-2}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 BENCH_THREADS=${BENCH_THREADS:-1}
 BENCH_STARTS=${BENCH_STARTS:-5}
@@ -44,6 +47,7 @@ HOST=127.0.0.1
 int_in() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || die "$1 must be an integer from $3 to $4, got '$2'"; }
 int_in BENCH_SECONDS "$BENCH_SECONDS" 1 600
 int_in BENCH_WARMUP_SECONDS "$BENCH_WARMUP_SECONDS" 1 60
+int_in BENCH_ROUNDS "$BENCH_ROUNDS" 1 20
 int_in BENCH_CONNECTIONS "$BENCH_CONNECTIONS" 1 10000
 int_in BENCH_THREADS "$BENCH_THREADS" 1 64
 int_in BENCH_STARTS "$BENCH_STARTS" 1 50
@@ -143,18 +147,30 @@ def others(a, b):
     hz, wall = os.sysconf("SC_CLK_TCK"), b[0] - a[0]
     return max(0.0, ((b[1] - a[1]) - (b[2] - a[2])) / hz / wall * 100), (b[3] - a[3]) / hz / wall * 100
 
+def percpu():
+    """/proc/stat per-core jiffies: {core: (busy incl. irq/softirq, softirq+irq, idle+iowait, steal)}."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                out[m.group(1)] = (v[0] + v[1] + v[2] + v[5] + v[6], v[5] + v[6], v[3] + v[4], v[7])
+    return out
+
 UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 def to_ms(v):
     m = re.fullmatch(r"([0-9.]+)(us|ms|s|m|h)", v)
     if not m: raise SystemExit(f"bench.py: cannot read the wrk latency '{v}'")
     return float(m.group(1)) * UNIT_MS[m.group(2)]
 
-def runwrk(prefix, root, server_pid, cpu, threads, conns, secs, url, raw):
+def runwrk(prefix, root, server_pid, server_core, cpu, threads, conns, secs, url, raw):
     """Run wrk pinned to cpu; print prefix_key=value lines (rps, p50, p99, errors, CPU of server and wrk)."""
     hz = os.sysconf("SC_CLK_TCK")
     c0 = cpu_ticks(server_pid)
     s0 = cpusnap(root)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    k0 = percpu()
     t0 = time.monotonic()
     cmd = ["taskset", "-c", cpu, "wrk", f"-t{threads}", f"-c{conns}", f"-d{secs}s", "--latency", url]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=int(secs) + 60)
@@ -162,6 +178,7 @@ def runwrk(prefix, root, server_pid, cpu, threads, conns, secs, url, raw):
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     c1 = cpu_ticks(server_pid)
     oth, steal = others(s0, cpusnap(root))
+    k1 = percpu()
     with open(raw, "w") as f:
         f.write(" ".join(cmd) + "\n" + p.stdout + p.stderr)
     if p.returncode != 0:
@@ -180,6 +197,12 @@ def runwrk(prefix, root, server_pid, cpu, threads, conns, secs, url, raw):
                 requests=int(total.group(1)), socket_errors=errs, non2xx=int(non2xx.group(1)) if non2xx else 0,
                 server_cpu=(c1 - c0) / hz / wall * 100, wrk_cpu=wrk_cpu,
                 others_cpu=oth, steal_cpu=steal)
+    for name, core in (("srvcore", server_core), ("wrkcore", cpu)):
+        a, b = k0[core], k1[core]
+        total = sum(b[i] - a[i] for i in (0, 2, 3)) or 1
+        vals[name + "_busy"] = (b[0] - a[0]) / total * 100
+        vals[name + "_irq"] = (b[1] - a[1]) / total * 100
+        vals[name + "_idle"] = (b[2] - a[2]) / total * 100
     for k, v in vals.items():
         print(f"{prefix}_{k}={v}")
 
@@ -289,10 +312,17 @@ def report(path):
     def verdict(ok, ident, text, got):
         verdicts.append(("PASS" if ok else "FAIL", ident, text, got))
 
-    secs, conns, threads = R["cfg_seconds"], R["cfg_connections"], R["cfg_threads"]
+    secs, conns, threads, rounds = R["cfg_seconds"], R["cfg_connections"], R["cfg_threads"], int(R["cfg_rounds"])
+    keys = ("rps", "p50", "p99", "requests", "socket_errors", "non2xx", "server_cpu", "wrk_cpu", "others_cpu", "steal_cpu",
+            "srvcore_busy", "srvcore_irq", "srvcore_idle", "wrkcore_busy", "wrkcore_irq", "wrkcore_idle")
+    for kind in ("proflab", "node"):
+        for k in keys:
+            xs = [float(R[f"{kind}_r{i}_{k}"]) for i in range(1, rounds + 1)]
+            R[f"{kind}_{k}"] = str(int(sum(xs)) if k in ("requests", "socket_errors", "non2xx") else statistics.median(xs))
     print()
     print(f"== 1. Throughput: GET /api/health, wrk -t{threads} -c{conns} -d{secs}s --latency "
           f"(servers on core {R['cfg_server_cpu']}, wrk on core {R['cfg_wrk_cpu']}, {R['cfg_warmup']} s warm-up each)")
+    print(f"   median of {rounds} round(s), proflab and node alternating, fresh servers each round; counts are totals")
     print(f"   {'':24}{'proflab':>14}{'node 20 http':>14}{'proflab/node':>14}   target")
     pr, nr = f("proflab_rps"), f("node_rps")
     print(f"   {'requests/s':24}{pr:>14,.0f}{nr:>14,.0f}{pr / nr:>13.2f}x   >= 1.50x")
@@ -303,11 +333,19 @@ def report(path):
         print(f"   {label:24}{int(R['proflab_' + k]):>14,}{int(R['node_' + k]):>14,}")
     print(f"   {'server CPU (core ' + R['cfg_server_cpu'] + ')':24}{f('proflab_server_cpu'):>13.0f}%{f('node_server_cpu'):>13.0f}%")
     print(f"   {'wrk CPU (core ' + R['cfg_wrk_cpu'] + ')':24}{f('proflab_wrk_cpu'):>13.0f}%{f('node_wrk_cpu'):>13.0f}%")
+    for core, label in (("srvcore", "core " + R["cfg_server_cpu"] + " busy/irq/idle"), ("wrkcore", "core " + R["cfg_wrk_cpu"] + " busy/irq/idle")):
+        cells = [f"{f(k + '_' + core + '_busy'):.0f}/{f(k + '_' + core + '_irq'):.0f}/{f(k + '_' + core + '_idle'):.0f}%" for k in ("proflab", "node")]
+        print(f"   {label:24}{cells[0]:>14}{cells[1]:>14}   (/proc/stat; irq = irq + softirq)")
     print(f"   {'other processes CPU':24}{f('proflab_others_cpu'):>13.0f}%{f('node_others_cpu'):>13.0f}%   (of one core; outside this script)")
     print(f"   {'steal (hypervisor)':24}{f('proflab_steal_cpu'):>13.0f}%{f('node_steal_cpu'):>13.0f}%")
-    note("1 (wrk, proflab)", f("proflab_others_cpu"), f("proflab_steal_cpu"))
-    note("1 (wrk, node)", f("node_others_cpu"), f("node_steal_cpu"))
-    print(f"   {'RSS after the run (MB)':24}{f('proflab_rss_after_kb') / 1024:>14.1f}{f('node_rss_after_kb') / 1024:>14.1f}")
+    for i in range(1, rounds + 1):
+        for kind in ("proflab", "node"):
+            note(f"1 (wrk round {i}, {kind})", f(f"{kind}_r{i}_others_cpu"), f(f"{kind}_r{i}_steal_cpu"))
+    if rounds > 1:
+        for kind in ("proflab", "node"):
+            print(f"   rounds, {kind + ':':8} requests/s " + ", ".join(f"{f(f'{kind}_r{i}_rps'):,.0f}" for i in range(1, rounds + 1))
+                  + "; p99 ms " + ", ".join(f"{f(f'{kind}_r{i}_p99'):.3f}" for i in range(1, rounds + 1)))
+    print(f"   {'RSS after last run (MB)':24}{f('proflab_rss_after_kb') / 1024:>14.1f}{f('node_rss_after_kb') / 1024:>14.1f}")
     print(f"   health JSON has the same fields (status, timestamp, version, service, uptime, environment): {R['same_fields']}")
     wl = R["cfg_wrk_log"]
     print(f"   proflab stderr during the wrk runs: {wl} (access log on as shipped, one line per request"
@@ -333,7 +371,7 @@ def report(path):
     verdict(a < 50, "2", "startup median < 50 ms", f"{a:.1f} ms")
 
     print()
-    print("== 3. Idle RSS (VmRSS from /proc/PID/status), 1 s after the first answer")
+    print("== 3. Idle RSS (VmRSS from /proc/PID/status), 1 s after the first answer (section 1, round 1)")
     print(f"   {'':24}{'proflab':>14}{'node 20 http':>14}{'proflab/node':>14}   target")
     a, b = f("proflab_idle_rss_kb") / 1024, f("node_idle_rss_kb") / 1024
     print(f"   {'idle RSS (MB)':24}{a:>14.1f}{b:>14.1f}{a / b:>13.2f}x   < 16 MB (reference NestJS lab: 85 MB)")
@@ -444,28 +482,30 @@ stop_server() { stop_pid "$1"; forget_pid "$1"; }
 
 put cfg_seconds "$BENCH_SECONDS"; put cfg_warmup "$BENCH_WARMUP_SECONDS"; put cfg_connections "$BENCH_CONNECTIONS"
 put cfg_threads "$BENCH_THREADS"; put cfg_starts "$BENCH_STARTS"; put cfg_server_cpu "$SERVER_CPU"; put cfg_wrk_cpu "$WRK_CPU"
-put cfg_wrk_log "$BENCH_WRK_LOG"
+put cfg_wrk_log "$BENCH_WRK_LOG"; put cfg_rounds "$BENCH_ROUNDS"
 
 echo "proflab foundation bench: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "  proflab: $PROFLAB_BIN ($("$PROFLAB_BIN" --version 2>/dev/null | head -1 || echo '?')), node $(node --version), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "  $(nproc) cores, $(uname -sr); work directory $WORK"
 
 # ---------------------------------------------------------------- 1 + 3: wrk and idle RSS
-for kind in proflab node; do
-  errf=/dev/null
-  [ "$kind" = proflab ] && errf=$BENCH_WRK_LOG
-  echo "[1] $kind: start (stderr -> $errf), idle 1 s, warm-up ${BENCH_WARMUP_SECONDS}s, measure ${BENCH_SECONDS}s ..."
-  start_server "$kind" "$errf"
-  curl -s --max-time 2 -o "$WORK/health-$kind.json" "$SRV_URL/api/health" || die "GET /api/health failed on $kind"
-  sleep 1
-  put_py "${kind}_idle_rss_kb" vmrss "$SRV_PID"
-  run_bg python3 "$WORK/bench.py" runwrk warm $$ "$SRV_PID" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$BENCH_WARMUP_SECONDS" \
-    "$SRV_URL/api/health" "$WORK/wrk-$kind-warmup.txt" >/dev/null || die "wrk warm-up on $kind failed"
-  run_bg python3 "$WORK/bench.py" runwrk "$kind" $$ "$SRV_PID" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$BENCH_SECONDS" \
-    "$SRV_URL/api/health" "$WORK/wrk-$kind.txt" >>"$RESULTS" || die "wrk on $kind failed"
-  put_py "${kind}_rss_after_kb" vmrss "$SRV_PID"
-  sed 's/^/      /' "$WORK/wrk-$kind.txt"
-  stop_server "$SRV_PID"
+for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+  for kind in proflab node; do
+    errf=/dev/null
+    [ "$kind" = proflab ] && errf=$BENCH_WRK_LOG
+    echo "[1] round $round/$BENCH_ROUNDS, $kind: start (stderr -> $errf), idle 1 s, warm-up ${BENCH_WARMUP_SECONDS}s, measure ${BENCH_SECONDS}s ..."
+    start_server "$kind" "$errf"
+    curl -s --max-time 2 -o "$WORK/health-$kind.json" "$SRV_URL/api/health" || die "GET /api/health failed on $kind"
+    sleep 1
+    [ "$round" = 1 ] && put_py "${kind}_idle_rss_kb" vmrss "$SRV_PID"
+    run_bg python3 "$WORK/bench.py" runwrk warm $$ "$SRV_PID" "$SERVER_CPU" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" \
+      "$BENCH_WARMUP_SECONDS" "$SRV_URL/api/health" "$WORK/wrk-$kind-$round-warmup.txt" >/dev/null || die "wrk warm-up on $kind failed"
+    run_bg python3 "$WORK/bench.py" runwrk "${kind}_r$round" $$ "$SRV_PID" "$SERVER_CPU" "$WRK_CPU" "$BENCH_THREADS" "$BENCH_CONNECTIONS" \
+      "$BENCH_SECONDS" "$SRV_URL/api/health" "$WORK/wrk-$kind-$round.txt" >>"$RESULTS" || die "wrk on $kind failed"
+    put_py "${kind}_rss_after_kb" vmrss "$SRV_PID"
+    sed 's/^/      /' "$WORK/wrk-$kind-$round.txt"
+    stop_server "$SRV_PID"
+  done
 done
 put_py same_fields samefields "$WORK/health-proflab.json" "$WORK/health-node.json"
 

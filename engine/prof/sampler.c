@@ -6,10 +6,10 @@
  * a preallocated ring and, when Lua runs, arms the one-shot hook. The hook reads the Lua stack at the next instruction, or
  * at the return of the C function Lua was in, and resolves the pending Lua ticks with it.
  *
- * A Lua tick is resolved by the hook only while no non-Lua tick came after it: a later idle or
- * program tick proves Lua stopped without running another instruction (it yielded or raised
- * from C), so the arm is stale and the tick counts as (program) instead of being pinned on
- * whatever Lua runs next. The loop drains the ring every 50 ms, so idle ticks cannot fill it. */
+ * A Lua tick is resolved by the hook only on the coroutine it was taken in, and only while no
+ * non-Lua tick came after it: a later idle or program tick proves Lua stopped without running
+ * another instruction (it yielded or raised from C), so the arm is stale and the tick counts as
+ * (program) instead of being pinned on whatever Lua runs next. The loop drains the ring every 50 ms, so idle ticks cannot fill it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <lauxlib.h>
@@ -40,6 +40,7 @@ enum { TICK_LUA, TICK_IDLE, TICK_PROGRAM };
 struct tick {
     uint64_t t_us;
     int kind;
+    const lua_State *L; /* for a Lua tick: the coroutine running then */
 };
 
 static struct tick ring[RING_CAP];
@@ -70,13 +71,13 @@ static uint64_t now_us(void) {
 
 /* Signal handler side */
 
-static void push(uint64_t t, int kind) {
+static void push(uint64_t t, int kind, const lua_State *L) {
     size_t h = atomic_load(&ring_head);
     if (h - atomic_load(&ring_tail) >= RING_CAP) {
         atomic_fetch_add(&lost, 1);
         return;
     }
-    ring[h % RING_CAP] = (struct tick){t, kind};
+    ring[h % RING_CAP] = (struct tick){t, kind, L};
     atomic_store(&ring_head, h + 1);
 }
 
@@ -85,7 +86,8 @@ static void on_signal(int sig, siginfo_t *si, void *uc) {
     int saved = errno;
     if (atomic_load(&active)) {
         uint64_t t = now_us();
-        int kind = hook_running() != NULL ? TICK_LUA : loop_polling() ? TICK_IDLE : TICK_PROGRAM;
+        const lua_State *L = hook_running();
+        int kind = L != NULL ? TICK_LUA : loop_polling() ? TICK_IDLE : TICK_PROGRAM;
         /* ticks the kernel merged while the thread was off the CPU: a signal comes late but
          * never early, so the tick it stands for is the last one due, and the ones between
          * it and the previous signal's were merged (no system call, unlike timer_getoverrun).
@@ -93,8 +95,8 @@ static void on_signal(int sig, siginfo_t *si, void *uc) {
         uint64_t tick = t > started_us ? (t - started_us) / interval_us : 0;
         uint64_t over = tick > last_tick + 1 ? tick - last_tick - 1 : 0;
         if (over > OVERRUN_MAX) over = OVERRUN_MAX;
-        for (uint64_t i = over; i > 0; i--) push(t - i * interval_us, kind);
-        push(t, kind);
+        for (uint64_t i = over; i > 0; i--) push(t - i * interval_us, kind, L);
+        push(t, kind, L);
         if (tick > last_tick) last_tick = tick;
         if (kind == TICK_LUA) hook_arm(hook_handle);
     }
@@ -197,7 +199,7 @@ static uint32_t func_of(lua_State *L, lua_Debug *d) {
  * or 0 when out of memory. */
 static size_t read_stack(lua_State *L, uint32_t *out, int *leaf_line) {
     uint32_t tmp[PROF_DEPTH_MAX];
-    lua_Debug d;
+    lua_Debug d, up;
     size_t n = 0;
     int cut = 0;
     *leaf_line = 0;
@@ -211,6 +213,11 @@ static size_t read_stack(lua_State *L, uint32_t *out, int *leaf_line) {
         lua_pop(L, 1);
         if (f == PROF_NONE) return 0;
         if (level == 0) *leaf_line = d.currentline;
+        /* a return hook in a nameless C function that a C function called (string.rep closing
+         * its buffer): the time went to the caller, which is what the sample names */
+        if (level == 0 && d.what[0] == 'C' && d.name == NULL && lua_getstack(L, 1, &up) && lua_getinfo(L, "S", &up) &&
+            up.what[0] == 'C')
+            continue;
         tmp[n++] = f;
         /* a finalizer: the collector called it */
         if (d.namewhat != NULL && strcmp(d.namewhat, "metamethod") == 0 && d.name != NULL && strcmp(d.name, "__gc") == 0) {
@@ -242,7 +249,7 @@ static void drain(lua_State *L) {
         struct tick k = ring[i % RING_CAP];
         if (k.kind == TICK_IDLE) {
             prof_sample_stack(prof, k.t_us, &f_idle, 1, 0);
-        } else if (k.kind == TICK_PROGRAM || L == NULL || (any_other && i < last_other)) {
+        } else if (k.kind == TICK_PROGRAM || L == NULL || k.L != L || (any_other && i < last_other)) {
             prof_sample_stack(prof, k.t_us, &f_program, 1, 0);
         } else {
             if (!have) n = read_stack(L, stack, &line), have = 1;

@@ -4,7 +4,8 @@
 source "$(dirname "$0")/lib.sh"
 
 ART=$WORK/artifacts
-start_server prof LAB_ENABLE=true LAB_TOKEN="$TOKEN" -- --artifacts "$ART" || exit 1
+start_server prof LAB_ENABLE=true LAB_TOKEN="$TOKEN" -- --artifacts "$ART" \
+  --scenarios "$E2E_DIR/../../scenarios" --scenarios "$E2E_DIR/scenarios-prof" || exit 1
 
 for bad in "seconds=0" "seconds=121" "seconds=abc" "seconds=1.5" "seconds=" "interval_us=99" "interval_us=100001"; do
   lab POST "/api/lab/cpu-profile?$bad"
@@ -115,6 +116,41 @@ check_cmp "and quickly (${TIME}s)" "python3 -c 'import sys; sys.exit(0 if $TIME 
 wait "$FAST"
 BODY=$(cat "$WORK/fast.json")
 check_cmp "1 s at 100 us: at least 9500 samples (got $(json samples))" "[ '$(json samples)' -ge 9500 ]"
+
+# attribution: a coroutine resumed from Lua, a C function, a stack deeper than 256 frames
+for mode in coro crep deep; do
+  lab POST "/api/lab/prof-work?mode=$mode"
+  check "prof-work?mode=$mode is 200" 200 "$STATUS"
+  VERDICT=$(python3 - "$(json filePath)" "$mode" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1])); mode = sys.argv[2]
+nodes = {x["id"]: x for x in p["nodes"]}
+parent = {c: x["id"] for x in p["nodes"] for c in x.get("children", [])}
+def path(i):
+    out = []
+    while i in nodes:
+        out.append(nodes[i]["callFrame"]["functionName"]); i = parent.get(i)
+    return out[::-1]
+paths = [path(s) for s in p["samples"]]
+n = len(paths)
+leaf = lambda name: sum(1 for q in paths if q[-1] == name) / n
+if mode == "coro":
+    print(f"inner={leaf('inner'):.2f} wrapped={sum(1 for q in paths if q[-1] == 'inner' and q[-2].startswith('(anonymous @ prof-work.lua:')) / n:.2f}")
+elif mode == "crep":
+    print(f"rep={leaf('string.rep'):.2f} under={sum(1 for q in paths if q[-2:] == ['reps', 'string.rep']) / n:.2f}")
+else:
+    cut = [q for q in paths if q[1] == "(truncated)"]
+    print(f"truncated={len(cut) / n:.2f} depth={max(len(q) for q in paths)} inner={leaf('inner'):.2f}")
+EOF
+)
+  echo "# $mode: $VERDICT"
+  case $mode in
+    coro) check_match "samples inside coroutine.wrap land on its function (>= 90%)" 'inner=(0\.9|1\.0).* wrapped=(0\.9|1\.0)' "$VERDICT" ;;
+    crep) check_match "samples inside a C function name it, under its Lua caller: reps;string.rep (>= 50%)" 'rep=(0\.[5-9]|1\.0).* under=(0\.[5-9]|1\.0)' "$VERDICT" ;;
+    deep) check_match "a 300-deep stack is cut at 256 frames under (truncated)" 'truncated=(0\.9|1\.0)[0-9]* depth=258 inner=(0\.9|1\.0)' "$VERDICT"
+          check_cmp "the answer counts the cut stacks" "[ '$(json truncated)' -gt 0 ]" ;;
+  esac
+done
 
 stop_server prof
 finish

@@ -71,9 +71,10 @@ struct stab { /* interned strings, in order of first use */
     size_t *off; /* string i is buf[off[i], off[i+1]) */
     size_t n, ocap;
     uint32_t *slots;
-    size_t scap;
+    size_t scap, interned;
 };
 uint32_t stab_intern(struct stab *t, const char *s, size_t n);
+uint32_t stab_add(struct stab *t, const char *s, size_t n);
 void stab_free(struct stab *t);
 
 /* Streams the document; *bytes is what the sink received. 0, or -1 when the sink failed. */

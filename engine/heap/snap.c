@@ -144,16 +144,8 @@ static int stab_grow_slots(struct stab *t) {
     return 0;
 }
 
-/* The index of s in the table, added if new; NONE when out of memory. */
-uint32_t stab_intern(struct stab *t, const char *s, size_t n) {
-    if ((t->n + 1) * 2 > t->scap && stab_grow_slots(t) != 0) return NONE;
-    uint64_t h = str_hash(s, n);
-    size_t mask = t->scap - 1, j = h & mask;
-    for (; t->slots[j] != 0; j = (j + 1) & mask) {
-        uint32_t x = t->slots[j] - 1;
-        size_t len = t->off[x + 1] - t->off[x];
-        if (len == n && memcmp(t->buf + t->off[x], s, n) == 0) return x;
-    }
+/* Appends s without looking for it: string nodes, whose contents rarely repeat. */
+uint32_t stab_add(struct stab *t, const char *s, size_t n) {
     if (t->n + 2 > t->ocap) {
         size_t c = t->ocap ? t->ocap * 2 : 1024;
         size_t *o = realloc(t->off, c * sizeof *o);
@@ -173,24 +165,97 @@ uint32_t stab_intern(struct stab *t, const char *s, size_t n) {
     }
     memcpy(t->buf + at, s, n);
     t->off[t->n + 1] = at + n;
-    t->slots[j] = (uint32_t)t->n + 1;
     return (uint32_t)t->n++;
+}
+
+/* The index of s in the table, added if new; NONE when out of memory. */
+uint32_t stab_intern(struct stab *t, const char *s, size_t n) {
+    if ((t->interned + 1) * 2 > t->scap && stab_grow_slots(t) != 0) return NONE;
+    uint64_t h = str_hash(s, n);
+    size_t mask = t->scap - 1, j = h & mask;
+    for (; t->slots[j] != 0; j = (j + 1) & mask) {
+        uint32_t x = t->slots[j] - 1;
+        size_t len = t->off[x + 1] - t->off[x];
+        if (len == n && memcmp(t->buf + t->off[x], s, n) == 0) return x;
+    }
+    uint32_t x = stab_add(t, s, n);
+    if (x != NONE) {
+        t->slots[j] = x + 1;
+        t->interned++;
+    }
+    return x;
 }
 
 /* Ids that outlive one snapshot. Collectable objects other than strings get theirs from a
  * weak-keyed table (the entry dies with the object, so an address reused by a new object
  * gets a new id). Strings never leave a weak table, so they are kept here, by address and a
  * digest of their content, and pruned to the strings of the last snapshot. */
+struct sval {
+    uint32_t id, sum, index; /* index: the node in the snapshot that set it */
+};
+
+struct smap { /* string address -> sval, open addressing, key 0 unused */
+    uint64_t *keys;
+    struct sval *vals;
+    size_t cap, n;
+};
+
+static void smap_free(struct smap *m) {
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static int smap_init(struct smap *m, size_t n) {
+    size_t c = 1024;
+    while (c * 7 < n * 10) c <<= 1;
+    m->keys = calloc(c, sizeof *m->keys);
+    m->vals = malloc(c * sizeof *m->vals);
+    m->cap = c;
+    m->n = 0;
+    if (m->keys == NULL || m->vals == NULL) {
+        smap_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+/* The slot of k, added if absent (*added set); NULL when out of memory. */
+static struct sval *smap_slot(struct smap *m, uint64_t k, int *added) {
+    if ((m->n + 1) * 10 > m->cap * 7) { /* up to 70% full: 29 bytes per string */
+        struct smap g;
+        if (smap_init(&g, m->cap) != 0) return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (m->keys[i] == 0) continue;
+            int a;
+            *smap_slot(&g, m->keys[i], &a) = m->vals[i];
+        }
+        smap_free(m);
+        *m = g;
+    }
+    size_t mask = m->cap - 1;
+    for (size_t i = mix64(k) & mask;; i = (i + 1) & mask) {
+        if (m->keys[i] == k) {
+            *added = 0;
+            return &m->vals[i];
+        }
+        if (m->keys[i] == 0) {
+            m->keys[i] = k;
+            m->n++;
+            *added = 1;
+            return &m->vals[i];
+        }
+    }
+}
+
 struct ids {
     uint32_t next;
-    struct hmap str_ids;  /* string address -> id */
-    struct hmap str_sums; /* string address -> content digest */
+    struct smap strs; /* the strings of the last snapshot */
 };
 
 static int ids_gc(lua_State *L) {
     struct ids *ids = lua_touserdata(L, 1);
-    hmap_free(&ids->str_ids);
-    hmap_free(&ids->str_sums);
+    smap_free(&ids->strs);
     return 0;
 }
 
@@ -237,13 +302,11 @@ struct walk {
     size_t nn, ncap;
     struct edge *edges;
     size_t ne, ecap;
-    struct hmap objs;   /* string address -> node index */
     struct hmap upvals; /* upvalue cells already counted */
     struct hmap protos; /* prototypes (and chunk names) already counted */
     struct hmap mains;  /* sources whose main chunk is alive */
     struct nested *nested;
     size_t nest, nestcap;
-    struct hmap str_ids, str_sums;
     struct stab names;
     struct ids *ids;
     int idtab;             /* stack index of the id table */
@@ -389,16 +452,52 @@ static void dequeue(struct walk *w) {
     w->queued--;
 }
 
-static uint32_t string_id(struct walk *w, const void *p, const char *s, size_t len) {
+/* A string's node: one map from its address gives its id across snapshots (kept while the
+ * content digest matches) and, while the node there carries that id, its node in this one. */
+static uint32_t visit_string(struct walk *w, int idx) {
+    lua_State *L = w->L;
+    const void *p = lua_topointer(L, idx);
+    int added;
+    struct sval *v = smap_slot(&w->ids->strs, (uintptr_t)p, &added);
+    if (v == NULL) oom(w);
+    if (!added && v->index < w->nn && w->nodes[v->index].id == v->id) return v->index;
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
     uint32_t sum = (uint32_t)(str_hash(s, len < 64 ? len : 64) ^ (len * 0x9e3779b97f4a7c15ULL)) | 1;
-    uint32_t id, old;
-    if (!(hmap_get(&w->ids->str_ids, (uintptr_t)p, &id) && hmap_get(&w->ids->str_sums, (uintptr_t)p, &old) &&
-          old == sum)) {
-        id = w->ids->next;
+    if (added || v->sum != sum) {
+        v->id = w->ids->next;
         w->ids->next += 2;
+        v->sum = sum;
     }
-    if (hmap_put(&w->str_ids, (uintptr_t)p, id) != 0 || hmap_put(&w->str_sums, (uintptr_t)p, sum) != 0) oom(w);
-    return id;
+    w->fresh = 1;
+    if (len <= SHORT_STR_MAX) w->short_strings++;
+    uint32_t id = v->id; /* new_node may not move v, but name_of may fail: read it first */
+    v->index = (uint32_t)w->nn;
+    uint32_t nm = stab_add(&w->names, s, len > NAME_MAX_BYTES ? NAME_MAX_BYTES : len);
+    if (nm == NONE) oom(w);
+    return new_node(w, N_STRING, nm, id, SZ_TSTRING + len + 1);
+}
+
+/* After a snapshot: the strings it did not see are forgotten, once they are the majority (a
+ * forgotten entry only costs room: its node check fails and its address gets a new id). */
+static int prune_strings(struct walk *w) {
+    struct smap *old = &w->ids->strs, g;
+    size_t live = 0;
+    for (size_t i = 0; i < old->cap; i++) {
+        const struct sval *v = &old->vals[i];
+        live += old->keys[i] != 0 && v->index < w->nn && w->nodes[v->index].id == v->id;
+    }
+    if (live * 2 >= old->n) return 0;
+    if (smap_init(&g, live) != 0) return -1;
+    for (size_t i = 0; i < old->cap; i++) {
+        const struct sval *v = &old->vals[i];
+        int a;
+        if (old->keys[i] != 0 && v->index < w->nn && w->nodes[v->index].id == v->id)
+            *smap_slot(&g, old->keys[i], &a) = *v;
+    }
+    smap_free(old);
+    *old = g;
+    return 0;
 }
 
 /* The node of the value at idx (absolute), discovered now if new; NONE for values that are
@@ -410,17 +509,7 @@ static uint32_t visit(struct walk *w, int idx) {
     if (t != LUA_TSTRING && t != LUA_TTABLE && t != LUA_TFUNCTION && t != LUA_TUSERDATA && t != LUA_TTHREAD)
         return NONE;
     uint32_t ni, id;
-    if (t == LUA_TSTRING) {
-        const void *p = lua_topointer(L, idx);
-        if (hmap_get(&w->objs, (uintptr_t)p, &ni)) return ni;
-        w->fresh = 1;
-        size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        if (len <= SHORT_STR_MAX) w->short_strings++;
-        ni = new_node(w, N_STRING, name_of(w, s, len), string_id(w, p, s, len), SZ_TSTRING + len + 1);
-        if (hmap_put(&w->objs, (uintptr_t)p, ni) != 0) oom(w);
-        return ni;
-    }
+    if (t == LUA_TSTRING) return visit_string(w, idx);
     ni = lookup_object(w, idx, &id);
     if (ni != NONE) return ni;
     w->fresh = 1;
@@ -822,8 +911,11 @@ static void finish_sizes(struct walk *w) {
         while (h < entries) h *= 2;
         set_size(w, w->idtab_node, SZ_TABLE + h * SZ_NODE);
     }
+    /* the string table doubles when full and halves only below a quarter: close to full, the
+     * temporaries that built these strings have most likely doubled it already */
     uint64_t strt = 128;
     while (strt < w->short_strings) strt *= 2;
+    if (strt > 128 && w->short_strings * 4 >= strt * 3) strt *= 2;
     /* global_State, the string table, the fixed strings (metamethod names, reserved words,
      * the memory error message) that the API cannot reach */
     set_size(w, w->state_node, SZ_GLOBAL_STATE + strt * 8 + 48 * 40);
@@ -832,13 +924,10 @@ static void finish_sizes(struct walk *w) {
 void walk_free(struct walk *w) {
     free(w->nodes);
     free(w->edges);
-    hmap_free(&w->objs);
     hmap_free(&w->upvals);
     hmap_free(&w->protos);
     hmap_free(&w->mains);
     free(w->nested);
-    hmap_free(&w->str_ids);
-    hmap_free(&w->str_sums);
     stab_free(&w->names);
 }
 
@@ -862,8 +951,7 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     memset(&w, 0, sizeof w);
     w.L = L;
     int rc = HEAP_ERR_NOMEM;
-    if (hmap_init(&w.objs, 1024) != 0 || hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 || hmap_init(&w.mains, 64) != 0 ||
-        hmap_init(&w.str_ids, 1024) != 0 || hmap_init(&w.str_sums, 1024) != 0) {
+    if (hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 || hmap_init(&w.mains, 64) != 0) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -883,21 +971,19 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     }
     lua_settop(L, top);
     size_t after = a ? atomic_load(&a->used) : 0;
-    /* the strings of this snapshot become the known ones */
-    hmap_free(&w.ids->str_ids);
-    hmap_free(&w.ids->str_sums);
-    w.ids->str_ids = w.str_ids;
-    w.ids->str_sums = w.str_sums;
-    memset(&w.str_ids, 0, sizeof w.str_ids);
-    memset(&w.str_sums, 0, sizeof w.str_sums);
+    size_t strs_cap = w.ids->strs.cap;
+    if (prune_strings(&w) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     finish_sizes(&w);
     st->lua_heap_bytes = before;
     st->native_bytes = w.native;
     st->nodes = w.nn;
     st->edges = w.ne;
     for (size_t i = 0; i < w.nn; i++) st->self_bytes += w.nodes[i].size;
-    st->extra_peak = w.ncap * sizeof *w.nodes + w.ecap * sizeof *w.edges + w.objs.cap * 12 + w.upvals.cap * 12 +
-                     w.protos.cap * 12 + w.ids->str_ids.cap * 24 + w.names.cap + w.names.ocap * sizeof(size_t) +
+    st->extra_peak = w.ncap * sizeof *w.nodes + w.ecap * sizeof *w.edges + w.upvals.cap * 12 + w.protos.cap * 12 +
+                     (strs_cap + w.ids->strs.cap) * (sizeof(uint64_t) + sizeof(struct sval)) + w.names.cap + w.names.ocap * sizeof(size_t) +
                      w.names.scap * 4 + (after > before ? after - before : 0);
     rc = heap_write(&w.names, w.nodes, w.nn, w.edges, w.ne, sink, ud, &st->bytes) == 0 ? HEAP_OK : HEAP_ERR_SINK;
     if (rc != HEAP_OK) snprintf(err, errlen, "cannot write the snapshot");

@@ -982,8 +982,9 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     st->nodes = w.nn;
     st->edges = w.ne;
     for (size_t i = 0; i < w.nn; i++) st->self_bytes += w.nodes[i].size;
+    size_t strs = (strs_cap != w.ids->strs.cap ? strs_cap : 0) + w.ids->strs.cap; /* before and after pruning */
     st->extra_peak = w.ncap * sizeof *w.nodes + w.ecap * sizeof *w.edges + w.upvals.cap * 12 + w.protos.cap * 12 +
-                     (strs_cap + w.ids->strs.cap) * (sizeof(uint64_t) + sizeof(struct sval)) + w.names.cap + w.names.ocap * sizeof(size_t) +
+                     strs * (sizeof(uint64_t) + sizeof(struct sval)) + w.names.cap + w.names.ocap * sizeof(size_t) +
                      w.names.scap * 4 + (after > before ? after - before : 0);
     rc = heap_write(&w.names, w.nodes, w.nn, w.edges, w.ne, sink, ud, &st->bytes) == 0 ? HEAP_OK : HEAP_ERR_SINK;
     if (rc != HEAP_OK) snprintf(err, errlen, "cannot write the snapshot");

@@ -17,6 +17,7 @@
 #include "../json/json.h"
 #include "../log/log.h"
 #include "../loop/loop.h"
+#include "../metrics/metrics.h"
 #include "../rt/params.h"
 #include "../tok/tok.h"
 #include "http.h"
@@ -49,6 +50,8 @@ static void access_log(h2o_req_t *req, int status, size_t bytes, uint64_t t0) {
     log_kv_int("bytes", (long long)bytes);
     log_kv_str("proto", req->version >= 0x200 ? "h2" : "http/1.1");
     log_end();
+    met_http_observe(req->method.base, req->method.len, req->path_normalized.base, req->path_normalized.len, status,
+                     (double)(loop_now_us() - t0) / 1e6);
 }
 
 static void send_body(h2o_req_t *req, int status, struct jbuf *b, uint64_t t0) {

@@ -236,10 +236,12 @@ static const double http_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 static const double lag_buckets[] = {0.011, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 static const char *route_of(const char *p, size_t n, char *buf, size_t buflen) {
-    static const char *const fixed[] = {"/api/health", "/api/metrics", "/api/lab", "/api/lab/status"};
+    static const char *const fixed[] = {"/api/health", "/api/metrics", "/api/lab", "/api/lab/status", "/api/lab/tokens",
+                                        "/api/lab/artifacts"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (n == strlen(fixed[i]) && memcmp(p, fixed[i], n) == 0) return fixed[i];
     if (n == 9 && memcmp(p, "/api/lab/", 9) == 0) return "/api/lab";
+    if (n > 19 && memcmp(p, "/api/lab/artifacts/", 19) == 0) return "/api/lab/artifacts/<name>";
     if (n > 9 && memcmp(p, "/api/lab/", 9) == 0 && the_rt != NULL) {
         struct rt_scenario *s = rt_find(the_rt, p + 9, n - 9);
         if (s != NULL && n - 9 < buflen - 10) {

@@ -32,6 +32,15 @@ check "GET /api/metrics is 200 without a token" 200 "$STATUS"
 check_match "Content-Type is the 0.0.4 text format" $'content-type: text/plain; version=0.0.4; charset=utf-8\r' "$HEADERS"
 req POST "$URL/api/metrics"
 check "POST /api/metrics is 405" 405 "$STATUS"
+req GET "$ADMIN"
+check "the admin listener answers GET /api/metrics" 200 "$STATUS"
+check_match "with the 0.0.4 Content-Type" $'Content-Type: text/plain; version=0.0.4; charset=utf-8\r' "$HEADERS"
+req HEAD "$ADMIN" -I
+check "and HEAD" 200 "$STATUS"
+req POST "$ADMIN"
+check "POST on the admin listener is 405" "405 method_not_allowed" "$STATUS $(json error)"
+req GET "${ADMIN%/api/metrics}/api/lab/status"
+check "the admin listener serves nothing else (404)" "404 not_found" "$STATUS $(json error)"
 
 # traffic on every kind of route, then the figures
 req GET "$URL/api/health"

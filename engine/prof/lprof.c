@@ -3,7 +3,7 @@
  *   local profile = session:stop()
  *   profile:save()           -- the .cpuprofile's absolute path; profile:save("folded") too
  *   profile.samples, profile.durationUs, profile.intervalUs, profile.truncated, profile.dropped,
- *   profile.costUs (CPU time the hook spent reading stacks) */
+ *   profile.costUs (time the hook spent reading stacks) */
 #include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>

@@ -48,7 +48,7 @@ struct prof_profile {
     uint64_t start_us, end_us;
     unsigned interval_us;
     uint64_t truncated, dropped; /* stacks cut at PROF_DEPTH_MAX; ticks lost (ring full) */
-    uint64_t cost_ns;            /* thread CPU time spent reading stacks in the hook */
+    uint64_t cost_ns;            /* time spent reading stacks in the hook */
     int oom;                     /* an allocation failed: the profile is incomplete */
 };
 

@@ -11,7 +11,7 @@
 # Usage: scripts/bench/profiler.sh
 # Environment:
 #   PROFLAB_BIN           the binary (default: <repo>/build/proflab; build it Release)
-#   BENCH_RUNS            runs of each side for the medians (default 7, at least 5)
+#   BENCH_RUNS            runs of each side for the medians (default 11, at least 5)
 #   BENCH_RUN_MS          target length of one workload run in ms (default 2000)
 #   BENCH_YIELD_SECONDS   length of each busy loop of the yield test (default 3)
 #   BENCH_CPU             core for the engine and node (default 0); the client runs on another
@@ -24,7 +24,7 @@ die() { echo "profiler.sh: error: $*" >&2; exit 2; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 PROFLAB_BIN=${PROFLAB_BIN:-$ROOT/build/proflab}
-RUNS=${BENCH_RUNS:-7}
+RUNS=${BENCH_RUNS:-11}
 RUN_MS=${BENCH_RUN_MS:-2000}
 YIELD_S=${BENCH_YIELD_SECONDS:-3}
 CPU=${BENCH_CPU:-0}
@@ -109,7 +109,7 @@ for name, (wo, wn, co, cn), verdict in (("proflab (Lua, " + rounds + " rounds)",
     ow, oc = 100 * (wn / wo - 1), 100 * (cn / co - 1)
     tail = f"   {'PASS' if ow <= 3 else 'FAIL'} (wall <= 3%)" if verdict else ""
     print(f"   {name:30} {wo:9.1f} {wn:9.1f} {ow:8.2f}%   {co:9.1f} {cn:9.1f} {oc:8.2f}%{tail}")
-print(f"   proflab: {samples:.0f} samples per profiled run; reading stacks took {cost / 1000:.1f} ms of CPU "
+print(f"   proflab: {samples:.0f} samples per profiled run; reading stacks took {cost / 1000:.1f} ms "
       f"({cost / max(samples, 1):.1f} us a sample, {100 * cost / 1000 / v[3]:.2f}% of the run, signal delivery not included); "
       f"stop + writing the .cpuprofile in memory: {stop:.1f} ms")
 EOF

@@ -42,7 +42,7 @@ static const char usage[] =
 
 struct child {
     pid_t pid;
-    char log[PATH_MAX];
+    char log[96];
     char dir[64]; /* /tmp/proflab-walk.XXXXXX */
 };
 

@@ -55,7 +55,8 @@ static struct prof_profile *prof;
 static struct loop_timer drain_timer;
 static uint32_t f_idle, f_program, f_gc, f_truncated;
 
-/* C functions of the loaded libraries by address, named "string.rep": made at start. */
+/* C functions of the loaded libraries by address, named "string.rep": made at each start,
+ * kept sorted (each insertion checks for a duplicate first). */
 struct cname {
     lua_CFunction fn;
     char name[48];
@@ -306,7 +307,7 @@ int prof_start(lua_State *L, unsigned interval, char *err, size_t errlen) {
         }
         handler_installed = 1;
     }
-    if (L != NULL && n_cnames == 0) {
+    if (L != NULL) { /* again at every start: modules required since are named too */
         lua_pushcfunction(L, collect_cnames);
         if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1); /* names stay short: not fatal */
     }

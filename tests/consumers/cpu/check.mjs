@@ -1,6 +1,7 @@
-// check.mjs FILE.cpuprofile T0_US T1_US: load a proflab profile with DevTools' CPUProfileDataModel
-// and with Speedscope (its release bundle in headless Chromium), and check that the samples
-// taken between T0 and T1 (a jam) sit on the jam's busy line.
+// check.mjs FILE.cpuprofile T0_US T1_US [FILE.folded]: load a proflab profile with DevTools'
+// CPUProfileDataModel and with Speedscope (its release bundle in headless Chromium), and check
+// that the samples taken between T0 and T1 (a jam) sit on the jam's busy line; the folded
+// stacks go through Speedscope's collapsed-stack importer.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import {fileURLToPath} from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modules = path.join(here, '..', 'node_modules');
-const [file, t0s, t1s] = process.argv.slice(2);
+const [file, t0s, t1s, folded] = process.argv.slice(2);
 const t0 = Number(t0s) / 1000, t1 = Number(t1s) / 1000; // ms, as DevTools counts
 let failed = 0;
 const ok = (name, cond, detail = '') => {
@@ -77,23 +78,29 @@ const browser = await chromium.launch({executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
          '--disable-sync', '--no-first-run']});
 try {
-  const page = await browser.newPage();
-  const logs = [], dialogs = [];
-  page.on('console', m => logs.push(m.text()));
-  page.on('dialog', d => { dialogs.push(d.message()); d.dismiss(); });
-  // Speedscope's own way to open a local file (#localProfilePath): a script that hands it over
-  const loader = path.join(tmp, 'load.js');
-  fs.writeFileSync(loader, `speedscope.loadFileFromBase64(${JSON.stringify(path.basename(file))}, ` +
-                   `${JSON.stringify(Buffer.from(text).toString('base64'))});`);
-  await page.goto('file://' + path.join(modules, 'speedscope', 'dist', 'release', 'index.html') +
-                  '#localProfilePath=' + loader.slice(1));
-  await page.waitForFunction(() => document.body.innerText.includes('Sandwich'), null, {timeout: 20000});
-  ok('Speedscope imports it as a Chrome CPU profile', logs.some(l => l.includes('Importing as Chrome CPU Profile')), logs.join(' | '));
-  ok('Speedscope raises no error', dialogs.length === 0 && !logs.some(l => l.includes('Failed to load')), dialogs.join(' | '));
+  // one Speedscope page per file, opened the way Speedscope opens a local file
+  // (#localProfilePath: a script that hands the file over); resolves to the Sandwich table text
+  async function speedscope(name, text, expectLog) {
+    const page = await browser.newPage();
+    const logs = [], dialogs = [];
+    page.on('console', m => logs.push(m.text()));
+    page.on('dialog', d => { dialogs.push(d.message()); d.dismiss(); });
+    const loader = path.join(tmp, `load-${path.extname(name).slice(1)}.js`);
+    fs.writeFileSync(loader, `speedscope.loadFileFromBase64(${JSON.stringify(name)}, ` +
+                     `${JSON.stringify(Buffer.from(text).toString('base64'))});`);
+    await page.goto('file://' + path.join(modules, 'speedscope', 'dist', 'release', 'index.html') +
+                    '#localProfilePath=' + loader.slice(1));
+    await page.waitForFunction(() => document.body.innerText.includes('Sandwich'), null, {timeout: 20000});
+    ok(`Speedscope imports ${path.extname(name)} ${expectLog}`, logs.some(l => l.includes(expectLog)),
+       logs.filter(l => l.includes('Import')).join(' | '));
+    ok(`Speedscope raises no error on ${path.extname(name)}`, dialogs.length === 0 && !logs.some(l => l.includes('Failed to load')),
+       dialogs.join(' | '));
+    await page.getByText('Sandwich').first().click();
+    await page.waitForFunction(() => document.body.innerText.includes('Symbol Name'), null, {timeout: 10000});
+    return page.evaluate(() => document.body.innerText);
+  }
 
-  await page.getByText('Sandwich').first().click();
-  await page.waitForFunction(() => document.body.innerText.includes('Symbol Name'), null, {timeout: 10000});
-  const rows = await page.evaluate(() => document.body.innerText);
+  const rows = await speedscope(path.basename(file), text, 'Importing as Chrome CPU Profile');
   // rows read "total (share) self (share) name"; Speedscope leaves (idle) out of its totals
   const m = rows.match(/([\d.]+)(ns|µs|ms|s) \(([^)]*)\)\s+([\d.]+)(ns|µs|ms|s) \(([^)]*)\)\s+spin\n/);
   ok('Speedscope lists spin in its Sandwich table', !!m, rows.slice(0, 400).replace(/\n/g, ' | '));
@@ -106,6 +113,20 @@ try {
        `${selfMs.toFixed(1)} ms vs ${expectMs.toFixed(1)} ms`);
     const names = rows.split('Symbol Name')[1].split('\n').map(l => l.trim()).filter(l => l && !/\(([<>]?[\d.]+%)\)$/.test(l));
     ok('Speedscope: spin comes first in the Sandwich table', names[0] === 'spin', names.slice(0, 3).join(', '));
+  }
+
+  if (folded) {
+    // folded: counts as weights; spin's self share must be its count over the total
+    const lines = fs.readFileSync(folded, 'utf8').trim().split('\n');
+    const count = l => Number(l.slice(l.lastIndexOf(' ') + 1));
+    const total = lines.reduce((a, l) => a + count(l), 0);
+    const spinCount = lines.filter(l => /;spin \(event-loop-jam\.lua:\d+\) \d+$/.test(l)).reduce((a, l) => a + count(l), 0);
+    ok('folded counts sum to the sample count', total === profile.samples.length, `${total} vs ${profile.samples.length}`);
+    const frows = await speedscope(path.basename(folded), fs.readFileSync(folded, 'utf8'), 'Importing as collapsed stack format');
+    const fm = frows.match(/\(([\d.]+)%\)\s+spin \(event-loop-jam\.lua:\d+\)\n/);
+    ok('Speedscope lists spin (event-loop-jam.lua) from the folded file', !!fm, frows.slice(0, 300).replace(/\n/g, ' | '));
+    if (fm) ok("Speedscope's self share of spin matches the folded counts", Math.abs(Number(fm[1]) - 100 * spinCount / total) < 1,
+               `${fm[1]}% vs ${(100 * spinCount / total).toFixed(1)}%`);
   }
 } finally {
   await browser.close();

@@ -31,6 +31,6 @@ wait "$PROFILER"
 BODY=$(cat "$WORK/profile.json")
 FILE=$(json filePath)
 check_cmp "the profile was written" "[ -s '$FILE' ]"
-if "$NODE" "$HERE/cpu/check.mjs" "$FILE" "$T0" "$T1"; then ok "DevTools and Speedscope read the profile"; else not_ok "DevTools and Speedscope read the profile"; fi
+if "$NODE" "$HERE/cpu/check.mjs" "$FILE" "$T0" "$T1" "$(json foldedPath)"; then ok "DevTools and Speedscope read the profile"; else not_ok "DevTools and Speedscope read the profile"; fi
 stop_server consumers
 finish

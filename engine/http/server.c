@@ -126,6 +126,14 @@ static void close_listeners(void) {
     }
 }
 
+static int timeouts_empty(void) {
+    h2o_timeout_t *lists[] = {&srv.ctx.zero_timeout,      &srv.ctx.one_sec_timeout,   &srv.ctx.hundred_ms_timeout,
+                              &srv.ctx.handshake_timeout, &srv.ctx.http1.req_timeout, &srv.ctx.http2.idle_timeout};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        if (!h2o_linklist_is_empty(&lists[i]->_entries)) return 0;
+    return 1;
+}
+
 int http_run(void) {
     while (!stop_signal) {
         if (loop_run_once(1000) != 0) {
@@ -147,6 +155,14 @@ int http_run(void) {
     /* let the last answers reach their sockets */
     uint64_t flush_until = loop_now_us() + 100000;
     while (loop_now_us() < flush_until) loop_run_once(10);
+    /* Idle keep-alive and HTTP/2 connections wait on h2o's timeout lists, and h2o 2.2.5 has no
+     * call to close them; h2o_context_dispose asserts the lists are empty. A timeout of 0 makes
+     * every waiting connection time out, and close, at the next pass. */
+    srv.ctx.http1.req_timeout.timeout = 0;
+    srv.ctx.http2.idle_timeout.timeout = 0;
+    srv.ctx.handshake_timeout.timeout = 0;
+    uint64_t close_until = loop_now_us() + 1000000;
+    while (loop_now_us() < close_until && !timeouts_empty()) loop_run_once(1);
     /* request_shutdown arms HTTP/2's graceful-shutdown timer even with no HTTP/2 connection;
      * h2o_context_dispose asserts that every timer list is empty */
     if (h2o_timeout_is_linked(&srv.ctx.http2._graceful_shutdown_timeout))

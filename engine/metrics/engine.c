@@ -185,6 +185,7 @@ static void collect_loop(void *ud) {
     }
     /* utilization since the previous scrape: the share of time not spent waiting for I/O */
     uint64_t now = loop_now_us(), idle = loop_idle_us();
+    if (idle < lag.elu_prev_idle) idle = lag.elu_prev_idle; /* a counter never steps back */
     if (lag.elu_prev_t == 0) {
         lag.elu_prev_t = loop_started_us();
         lag.elu_prev_idle = 0;

@@ -70,6 +70,7 @@ for fam in process_cpu_user_seconds_total process_cpu_system_seconds_total proce
   grep -q "^# TYPE $fam " "$WORK/base.prom" && ok "family $fam" || not_ok "family $fam is exposed"
 done
 check "no block at idle" 0 "$(val base proflab_eventloop_blocks_total)"
+check "counters and histograms never step back across 300 scrapes" "" "$($PROMCHECK monotonic "$URL/api/metrics" 300)"
 check_cmp "an idle loop is mostly waiting for I/O (utilization < 0.5: the epoll_wait marks work)" "python3 -c 'import sys; sys.exit(0 if 0 < $(val base proflab_eventloop_utilization) < 0.5 else 1)'"
 check_cmp "its idle time is counted" "python3 -c 'import sys; sys.exit(0 if $(val base proflab_eventloop_idle_seconds_total) > 0 else 1)'"
 check_cmp "an idle loop's lag p50 is the 10 ms resolution (as in Node)" "python3 -c 'import sys; sys.exit(0 if 0.0095 < $(val base proflab_eventloop_lag_p50_seconds) < 0.02 else 1)'"

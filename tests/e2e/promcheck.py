@@ -5,6 +5,7 @@ with cumulative buckets, a +Inf bucket, and _count equal to it.
 
   promcheck.py check FILE                  exit 0 when sound, else print the problems
   promcheck.py get FILE NAME [k=v ...]     print the value of the one series matching
+  promcheck.py monotonic URL N             scrape N times: counters and histograms never step back
 """
 import math
 import re
@@ -121,7 +122,32 @@ def get(text, name, want):
     return found[0]
 
 
+def monotonic(url, n):
+    """Scrape url n times; the counters (and histogram parts) that ever step back."""
+    import time
+    import urllib.request
+    last, bad = {}, []
+    for _ in range(n):
+        families, samples, _ = parse(urllib.request.urlopen(url, timeout=5).read().decode())
+        for name, labels, value in samples:
+            fam = family_of(name, families)
+            if fam is None:
+                continue
+            if families[fam].get("type") == "counter" or families[fam].get("type") == "histogram":
+                key = (name, tuple(sorted(labels.items())))
+                if key in last and value < last[key] and len(bad) < 5:
+                    bad.append("%s%s: %r then %r" % (name, labels, last[key], value))
+                last[key] = value
+        time.sleep(0.003)
+    return bad
+
+
 def main(argv):
+    if argv[1] == "monotonic":
+        bad = monotonic(argv[2], int(argv[3]))
+        for p in bad:
+            print(p)
+        return 1 if bad else 0
     text = open(argv[2], encoding="utf-8").read()
     if argv[1] == "check":
         problems = check(text)

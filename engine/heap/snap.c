@@ -324,7 +324,11 @@ struct walk {
     size_t id_entries;
     uint32_t n_key, n_metatable, n_uservalue, n_vararg, n_function;
     int c_oom; /* a C allocation failed */
+    struct rt_alloc *alloc; /* NULL when the state's allocator is not the engine's */
+    size_t temp;            /* Lua bytes of the walker's own garbage (queue, line tables) */
 };
+
+static size_t lua_used(const struct walk *w) { return w->alloc ? atomic_load(&w->alloc->used) : 0; }
 
 static void oom(struct walk *w) {
     w->c_oom = 1;
@@ -416,6 +420,7 @@ static void store_object(struct walk *w, int idx, uint32_t id, uint32_t ni) {
 
 static void push_chunk(struct walk *w) {
     lua_State *L = w->L;
+    size_t u0 = lua_used(w);
     if (w->npool > 0) {
         lua_rawgeti(L, w->qpool, w->npool);
         lua_pushnil(L);
@@ -427,6 +432,7 @@ static void push_chunk(struct walk *w) {
     lua_rawseti(L, w->qchunks, ++w->tc);
     lua_replace(L, w->qtail);
     w->tpos = 0;
+    w->temp += lua_used(w) - u0;
 }
 
 static void enqueue(struct walk *w, int idx) {
@@ -440,6 +446,7 @@ static void enqueue(struct walk *w, int idx) {
 static void dequeue(struct walk *w) {
     lua_State *L = w->L;
     if (w->hpos > QCHUNK) { /* the head chunk is spent: it goes to the pool */
+        size_t u0 = lua_used(w);
         lua_pushvalue(L, w->qhead);
         lua_rawseti(L, w->qpool, ++w->npool);
         lua_pushnil(L);
@@ -447,6 +454,7 @@ static void dequeue(struct walk *w) {
         lua_rawgeti(L, w->qchunks, w->hc);
         lua_replace(L, w->qhead);
         w->hpos = 1;
+        w->temp += lua_used(w) - u0;
     }
     lua_rawgeti(L, w->qhead, w->hpos++);
     w->queued--;
@@ -670,6 +678,7 @@ static void walk_userdata(struct walk *w, int u) {
 static uint64_t proto_estimate(struct walk *w, int f, const lua_Debug *src) {
     lua_State *L = w->L;
     lua_Debug ar;
+    size_t u0 = lua_used(w);
     lua_pushvalue(L, f);
     lua_getinfo(L, ">Lu", &ar);
     uint64_t lines = 0, last = 0;
@@ -683,6 +692,7 @@ static uint64_t proto_estimate(struct walk *w, int f, const lua_Debug *src) {
         }
     }
     lua_pop(L, 1);
+    w->temp += lua_used(w) - u0;
     if (strcmp(src->what, "main") == 0) {
         if (hmap_put(&w->mains, mix64((uintptr_t)src->source) | 1, 1) != 0) oom(w);
         return SZ_PROTO + last * PROTO_BYTES_PER_FILE_LINE;
@@ -847,6 +857,7 @@ static int walk_protected(lua_State *L) {
     push_ids(L, &w->ids);
     w->idtab = lua_gettop(L);
     w->idtab_ptr = lua_topointer(L, w->idtab);
+    size_t u0 = lua_used(w);
     lua_newtable(L);
     w->qchunks = lua_gettop(L);
     lua_newtable(L);
@@ -856,6 +867,7 @@ static int walk_protected(lua_State *L) {
     lua_pushnil(L);
     w->qtail = lua_gettop(L);
     w->hc = 1;
+    w->temp += lua_used(w) - u0;
     push_chunk(w);
     lua_pushvalue(L, w->qtail);
     lua_replace(L, w->qhead);
@@ -950,6 +962,7 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     struct walk w;
     memset(&w, 0, sizeof w);
     w.L = L;
+    w.alloc = a;
     int rc = HEAP_ERR_NOMEM;
     if (hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 || hmap_init(&w.mains, 64) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -977,7 +990,8 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
         goto done;
     }
     finish_sizes(&w);
-    st->lua_heap_bytes = before;
+    /* the heap as the walk leaves it: the id table grown, the walker's garbage left out */
+    st->lua_heap_bytes = a ? after - w.temp : 0;
     st->native_bytes = w.native;
     st->nodes = w.nn;
     st->edges = w.ne;

@@ -585,7 +585,6 @@ static const char *class_name(lua_State *L, int idx, int *weak_k, int *weak_v) {
 
 static void walk_table(struct walk *w, int t) {
     lua_State *L = w->L;
-    struct node *self = &w->nodes[w->cur];
     const void *p = lua_topointer(L, t);
     int wk, wv;
     const char *cls = class_name(L, t, &wk, &wv);
@@ -595,7 +594,7 @@ static void walk_table(struct walk *w, int t) {
     else if (cls == NULL) cls = "Table";
     uint32_t nm = name_of(w, cls, strlen(cls));
     w->nodes[w->cur].name = nm;
-    self->type = N_OBJECT;
+    w->nodes[w->cur].type = N_OBJECT;
     if (p == w->idtab_ptr) { /* the ids themselves: sized at the end, entries not listed */
         w->idtab_node = w->cur;
         metatable_edge(w, t);
@@ -711,8 +710,7 @@ static uint64_t proto_estimate(struct walk *w, int f, const lua_Debug *src) {
 
 static void walk_function(struct walk *w, int f) {
     lua_State *L = w->L;
-    struct node *self = &w->nodes[w->cur];
-    self->type = N_CLOSURE;
+    w->nodes[w->cur].type = N_CLOSURE; /* nodes may move as children are found: no pointer kept */
     if (lua_iscfunction(L, f)) {
         int n = 0;
         for (;;) {

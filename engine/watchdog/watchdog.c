@@ -91,12 +91,40 @@ static void log_line(const char *level, const char *msg, const char *at, const c
     (void)w; /* nowhere to report a failing stderr */
 }
 
+/* A function the engine called (a scenario's run, status, ...) has no name in the debug info:
+ * find it among the fields of the loaded scenario tables (lab.scenarios), as luaL_traceback
+ * finds global functions in package.loaded. Only existing strings are pushed: no allocation. */
+static int scenario_field(lua_State *L, lua_Debug *ar, char *fn, size_t fnlen) {
+    if (!lua_checkstack(L, 8)) return 0;
+    int top = lua_gettop(L), found = 0;
+    lua_getinfo(L, "f", ar);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE) == LUA_TTABLE && lua_getfield(L, -1, "lab") == LUA_TTABLE &&
+        lua_getfield(L, -1, "scenarios") == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (!found && lua_next(L, -2) != 0) {
+            if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_pushnil(L);
+                while (!found && lua_next(L, -2) != 0) {
+                    if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, top + 1)) {
+                        snprintf(fn, fnlen, "%.60s", lua_tostring(L, -2));
+                        found = 1;
+                    }
+                    lua_pop(L, 1);
+                }
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, top);
+    return found;
+}
+
 static void describe(lua_State *L, lua_Debug *ar, char *frame, size_t len, char *fn, size_t fnlen) {
     const char *src = ar->source[0] == '@' ? wd_short_path(ar->source + 1) : ar->short_src;
     if (ar->name != NULL) snprintf(fn, fnlen, "%s", ar->name);
     else if (strcmp(ar->what, "main") == 0) snprintf(fn, fnlen, "main chunk");
     else if (strcmp(ar->what, "C") == 0) snprintf(fn, fnlen, "?");
-    else snprintf(fn, fnlen, "function <%.100s:%d>", src, ar->linedefined);
+    else if (!scenario_field(L, ar, fn, fnlen)) snprintf(fn, fnlen, "function <%.100s:%d>", src, ar->linedefined);
     /* frames are cut to WD_FRAME_MAX: a path and a name of 70 bytes each fit */
     if (strcmp(ar->what, "C") == 0) snprintf(frame, len, "[C] in %.140s", fn);
     else snprintf(frame, len, "%.70s:%d in %.70s", src, ar->currentline, fn);

@@ -159,7 +159,7 @@ check_match "the watchdog names the jam's file and line while it lasts" 'msg="ev
 check_match "and logs the full duration when the loop returns" 'msg="event loop unblocked after 30[0-9][0-9] ms at scenarios/event-loop-jam\.lua:[0-9]+ in spin"' "$(grep -m1 'unblocked after' "$WORK/jam.log")"
 lab GET /api/lab/status
 check_cmp "status shows the last block's duration" "ge $(json lastBlock.durationMs) 3000"
-check_match "status shows the last block's stack" '^\["scenarios/event-loop-jam\.lua:[0-9]+ in spin"' "$(json lastBlock.stack)"
+check_match "status shows the last block's stack, run named from the scenario table" '^\["scenarios/event-loop-jam\.lua:[0-9]+ in spin", "scenarios/event-loop-jam\.lua:[0-9]+ in run"\]$' "$(json lastBlock.stack)"
 check "status names the blocking line" "$(sed -n 's/.*at="\([^"]*\)".*/\1/p' <<<"$jamline")" "$(json lastBlock.at)"
 
 stop_server metrics
@@ -169,7 +169,7 @@ start_server cblock LAB_ENABLE=true LAB_TOKEN="$TOKEN" LAB_BLOCKED_THRESHOLD_MS=
 lab POST "/api/lab/memory-leak?mb=512"
 check "memory-leak 512 answers" 200 "$STATUS"
 check_match "a block in lab.buffer is reported as C code" 'msg="event loop blocked 10 ms\+ in C code \(no Lua instruction ran since\)"' "$(cat "$LOG")"
-check_match "then the Lua line that called it" 'msg="event loop unblocked after [0-9]+ ms at scenarios/memory-leak\.lua:[0-9]+ in ' "$(grep 'memory-leak.lua' "$LOG" | grep unblocked)"
+check_match "then the Lua line that called it" 'msg="event loop unblocked after [0-9]+ ms at scenarios/memory-leak\.lua:[0-9]+ in run"' "$(grep 'memory-leak.lua' "$LOG" | grep unblocked)"
 stop_server cblock
 PID=""
 env LAB_BLOCKED_THRESHOLD_MS=5 "$PROFLAB_BIN" serve --listen 127.0.0.1:0 > /dev/null 2> "$WORK/bad.log"; rc=$?

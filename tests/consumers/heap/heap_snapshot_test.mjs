@@ -264,6 +264,18 @@ try {
   }
   await growing('unbounded-cache?users=500&kb=2', 'responseCache', 'unbounded-cache');
   await growing('listener-growth?count=2000&kb=2', 'config-changed', 'listener-growth');
+
+  // every file this run produced: invariants, and both readers load it
+  const files = fs.readdirSync(path.join(work, 'art')).filter(f => f.endsWith('.heapsnapshot'));
+  check(`${files.length} snapshot files written`, files.length === 7, files);
+  for (const f of files) {
+    const full = path.join(work, 'art', f);
+    const inv = invariants(full);
+    const d = await devtools(full);
+    const m = await memlabRead(full);
+    check(`${f}: invariants, DevTools and memlab agree on ${d.nodes.length} nodes`,
+          inv.length === 0 && d.nodes.length > 0 && m.nodes.length === d.nodes.length, {inv, dt: d.nodes.length, ml: m.nodes.length});
+  }
 } catch (e) {
   failed++;
   console.log(`not ok - ${e.stack}`);

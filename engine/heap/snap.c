@@ -322,7 +322,7 @@ struct walk {
     lua_State *main;
     uint32_t idtab_node, state_node;
     size_t id_entries;
-    uint32_t n_key, n_metatable, n_uservalue, n_vararg, n_function;
+    uint32_t n_key, n_metatable, n_uservalue, n_vararg; /* names used at every step */
     int c_oom; /* a C allocation failed */
     struct rt_alloc *alloc; /* NULL when the state's allocator is not the engine's */
     size_t temp;            /* Lua bytes of the walker's own garbage (queue, line tables) */

@@ -61,6 +61,23 @@ static int by_key(const void *a, const void *b) {
     return c;
 }
 
+/* Every node must lead up to a root: one parent each, so a walk up either ends at a root or
+ * comes back on itself. Each node is walked once (0 unseen, 1 on the current walk, 2 done). */
+static int has_cycle(const struct report *r) {
+    unsigned char *state = calloc(r->n, 1);
+    size_t *walk = malloc(r->n * sizeof *walk);
+    int cycle = state == NULL || walk == NULL;
+    for (size_t i = 0; i < r->n && !cycle; i++) {
+        size_t len = 0, k = i;
+        while (k != SIZE_MAX && state[k] == 0) state[k] = 1, walk[len++] = k, k = r->nodes[k].parent;
+        if (k != SIZE_MAX && state[k] == 1) cycle = 1;
+        while (len > 0) state[walk[--len]] = 2;
+    }
+    free(state);
+    free(walk);
+    return cycle;
+}
+
 static int fail(char *err, size_t errlen, const char *what) {
     snprintf(err, errlen, "not a .cpuprofile: %s", what);
     return -1;
@@ -115,6 +132,7 @@ static int load(struct report *r, json_t *root, char *err, size_t errlen) {
         }
     }
     free(json_of);
+    if (has_cycle(r)) return fail(err, errlen, "the children form a cycle");
 
     json_t *samples = json_object_get(root, "samples"), *deltas = json_object_get(root, "timeDeltas");
     json_t *start = json_object_get(root, "startTime"), *end = json_object_get(root, "endTime");
@@ -242,6 +260,8 @@ static void table(FILE *out, struct report *r, struct afunc **fs, int top, int t
     }
 }
 
+static int analyze_root(json_t *root, const char *path, int top, FILE *out, char *err, size_t errlen);
+
 int prof_analyze_file(const char *path, int top, FILE *out, char *err, size_t errlen) {
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
@@ -249,6 +269,21 @@ int prof_analyze_file(const char *path, int top, FILE *out, char *err, size_t er
         snprintf(err, errlen, "%s: %s (line %d)", path, je.text, je.line);
         return -1;
     }
+    return analyze_root(root, path, top, out, err, errlen);
+}
+
+int prof_analyze_text(const char *text, size_t len, const char *name, int top, FILE *out, char *err, size_t errlen) {
+    json_error_t je;
+    json_t *root = json_loadb(text, len, 0, &je);
+    if (root == NULL) {
+        snprintf(err, errlen, "%s: %s (line %d)", name, je.text, je.line);
+        return -1;
+    }
+    return analyze_root(root, name, top, out, err, errlen);
+}
+
+/* Takes root. */
+static int analyze_root(json_t *root, const char *path, int top, FILE *out, char *err, size_t errlen) {
     struct report r = {0};
     int rc = load(&r, root, err, errlen);
     if (rc == 0 && r.samples <= 0) rc = fail(err, errlen, "no samples");

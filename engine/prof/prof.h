@@ -92,5 +92,7 @@ int prof_open_lua(struct lua_State *L);
 int prof_analyze_main(int argc, char **argv);
 /* The report of a parsed file, written to out. 0, or -1 with a message in err. */
 int prof_analyze_file(const char *path, int top, FILE *out, char *err, size_t errlen);
+/* The same for a .cpuprofile already in memory; name is only for messages. */
+int prof_analyze_text(const char *text, size_t len, const char *name, int top, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -269,6 +269,18 @@ static void test_analyze(void **state) {
     assert_non_null(total);
     assert_non_null(strstr(total, "80.0%"));
     free(report);
+    /* children that form a cycle: refused, not walked forever */
+    FILE *c = fopen(path, "w");
+    assert_non_null(c);
+    fputs("{\"nodes\":[{\"id\":1,\"callFrame\":{\"functionName\":\"a\",\"url\":\"\",\"lineNumber\":-1},\"children\":[2]},"
+          "{\"id\":2,\"callFrame\":{\"functionName\":\"b\",\"url\":\"\",\"lineNumber\":-1},\"children\":[1]}],"
+          "\"samples\":[1,2],\"timeDeltas\":[0,1],\"startTime\":0,\"endTime\":2}", c);
+    assert_int_equal(fclose(c), 0);
+    r = open_memstream(&report, &rlen);
+    assert_int_equal(prof_analyze_file(path, 3, r, err, sizeof err), -1);
+    fclose(r);
+    free(report);
+    assert_non_null(strstr(err, "cycle"));
     /* not a profile: an error, not a report */
     assert_int_equal(truncate(path, 10), 0);
     r = open_memstream(&report, &rlen);

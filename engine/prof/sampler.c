@@ -50,7 +50,7 @@ static _Atomic uint64_t lost;
 static int handler_installed, hook_handle = -1;
 static timer_t timer;
 static unsigned interval_us;
-static uint64_t started_us, last_tick; /* last_tick: the handler's own */
+static uint64_t started_us;
 static struct prof_profile *prof;
 static struct loop_timer drain_timer;
 static uint32_t f_idle, f_program, f_gc, f_truncated;
@@ -83,22 +83,19 @@ static void push(uint64_t t, int kind, const lua_State *L) {
 }
 
 static void on_signal(int sig, siginfo_t *si, void *uc) {
-    (void)sig, (void)si, (void)uc;
+    (void)sig, (void)uc;
     int saved = errno;
     if (atomic_load(&active)) {
         uint64_t t = now_us();
         const lua_State *L = hook_running();
         int kind = L != NULL ? TICK_LUA : loop_polling() ? TICK_IDLE : TICK_PROGRAM;
-        /* ticks the kernel merged while the thread was off the CPU: a signal comes late but
-         * never early, so the tick it stands for is the last one due, and the ones between
-         * it and the previous signal's were merged (no system call, unlike timer_getoverrun).
-         * Where the thread was then is where it is now, as far as wall time goes. */
-        uint64_t tick = t > started_us ? (t - started_us) / interval_us : 0;
-        uint64_t over = tick > last_tick + 1 ? tick - last_tick - 1 : 0;
+        /* ticks the kernel merged while the thread was off the CPU: it counts them in the
+         * siginfo (no timer_getoverrun system call). Where the thread was then is where it is
+         * now, as far as wall time goes. */
+        int over = si != NULL && si->si_code == SI_TIMER && si->si_overrun > 0 ? si->si_overrun : 0;
         if (over > OVERRUN_MAX) over = OVERRUN_MAX;
-        for (uint64_t i = over; i > 0; i--) push(t - i * interval_us, kind, L);
+        for (int i = over; i > 0; i--) push(t - (uint64_t)i * interval_us, kind, L);
         push(t, kind, L);
-        if (tick > last_tick) last_tick = tick;
         if (kind == TICK_LUA) hook_arm(hook_handle);
     }
     errno = saved;
@@ -341,7 +338,6 @@ int prof_start(lua_State *L, unsigned interval, char *err, size_t errlen) {
     atomic_store(&ring_tail, 0);
     atomic_store(&lost, 0);
     started_us = now_us();
-    last_tick = 0;
     atomic_store(&active, 1);
     long ns = (long)interval * 1000;
     struct itimerspec its = {{ns / 1000000000, ns % 1000000000}, {ns / 1000000000, ns % 1000000000}};

@@ -7,6 +7,8 @@
 #      of each. The same for scripts/bench/cpu-work.js under node and node --cpu-prof (1 kHz too).
 #   2. yield: a busy loop of BENCH_YIELD_SECONDS at 100 us, 1 ms and 10 ms: samples received
 #      against duration / interval.
+#   3. the machine's price of one timer signal (scripts/bench/signal-cost.c, an empty SIGPROF
+#      handler every 100 us on a busy C loop): the floor under any signal-driven sampler.
 #
 # Usage: scripts/bench/profiler.sh
 # Environment:
@@ -15,7 +17,7 @@
 #   BENCH_RUN_MS          target length of one workload run in ms (default 2000)
 #   BENCH_YIELD_SECONDS   length of each busy loop of the yield test (default 3)
 #   BENCH_CPU             core for the engine and node (default 0); the client runs on another
-# Needs: node >= 20, taskset, curl, python3. Exit status: 0 when every measurement ran (whatever
+# Needs: node >= 20, taskset, curl, python3, cc. Exit status: 0 when every measurement ran (whatever
 # the PASS/FAIL verdicts), 2 on an error.
 set -euo pipefail
 
@@ -35,7 +37,7 @@ int_in BENCH_RUNS "$RUNS" 5 101
 int_in BENCH_RUN_MS "$RUN_MS" 200 60000
 int_in BENCH_YIELD_SECONDS "$YIELD_S" 1 120
 int_in BENCH_CPU "$CPU" 0 4095
-for tool in node taskset curl python3; do command -v "$tool" >/dev/null || die "$tool is needed"; done
+for tool in node taskset curl python3 cc; do command -v "$tool" >/dev/null || die "$tool is needed"; done
 [ -x "$PROFLAB_BIN" ] || die "no proflab binary at $PROFLAB_BIN (make build, or set PROFLAB_BIN)"
 NCPU=$(nproc)
 [ "$CPU" -lt "$NCPU" ] || die "BENCH_CPU=$CPU but this machine has $NCPU cores"
@@ -128,3 +130,11 @@ r = got / want
 print(f"   {str(iv) + ' us':12} {want:10.0f} {got:10d} {100 * r:7.1f}%   {'PASS' if r >= 0.95 else 'FAIL'} (>= 95%)")
 EOF
 done
+echo
+
+# ---------------------------------------------------------------- 3. signal cost
+cc -O2 -o "$WORK/signal-cost" "$HERE/signal-cost.c" || die "cannot build signal-cost.c"
+read -r alone signalled hits per < <(taskset -c "$CPU" "$WORK/signal-cost" 100)
+echo "3. One timer signal on this machine: a busy C loop took ${alone} s of CPU alone, ${signalled} s under"
+echo "   ${hits} SIGPROF (empty handler, every 100 us): ${per} us per signal, so $(python3 -c "print(f'{$per / 10:.2f}')")% at 1 kHz"
+echo "   before the profiler does anything"

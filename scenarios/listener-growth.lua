@@ -52,7 +52,7 @@ return {
       local removed = configChanged:count()
       configChanged:removeAll()
       listenersGauge:set(0)
-      collectgarbage("collect")
+      lab.collect()
       return { removed = removed, listeners = 0 }
     end
     requests = requests + 1

@@ -18,7 +18,7 @@ return {
     if p.clear then
       local dropped = #requestLog
       requestLog, bytes = {}, 0
-      collectgarbage("collect")
+      lab.collect()
       return { dropped = dropped, entries = 0, bytes = 0 }
     end
     local payload

@@ -29,7 +29,7 @@ return {
       responseCache, entries, bytes = {}, 0, 0
       entriesGauge:set(0)
       bytesGauge:set(0)
-      collectgarbage("collect")
+      lab.collect()
       return { dropped = dropped, entries = 0, bytes = 0 }
     end
     for _ = 1, p.users do

@@ -2,6 +2,7 @@
  * run concurrently ("call /api/health while the jam runs" is two requests in flight). */
 #include <curl/curl.h>
 #include <lauxlib.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,74 @@ static int l_pump(lua_State *L) {
     return 0;
 }
 
+struct download {
+    FILE *f;
+    EVP_MD_CTX *md;
+    size_t bytes;
+};
+
+static size_t on_file(char *data, size_t size, size_t n, void *ud) {
+    struct download *d = ud;
+    if (fwrite(data, size, n, d->f) != n || EVP_DigestUpdate(d->md, data, size * n) != 1) return 0;
+    d->bytes += size * n;
+    return size * n;
+}
+
+/* http.download(url, path) -> {status, bytes, sha256, etag, ms} | nil, message: streams the
+ * body into path while hashing it; the caller compares sha256 with the ETag it was given. */
+static int l_download(lua_State *L) {
+    const char *url = luaL_checkstring(L, 1), *path = luaL_checkstring(L, 2);
+    struct download d = {fopen(path, "wbx"), EVP_MD_CTX_new(), 0};
+    CURL *e = curl_easy_init();
+    char errbuf[CURL_ERROR_SIZE] = "", etag[200] = "";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    long status = 0;
+    curl_off_t total_us = 0;
+    CURLcode c = CURLE_FAILED_INIT;
+    if (d.f != NULL && d.md != NULL && e != NULL && EVP_DigestInit_ex(d.md, EVP_sha256(), NULL) == 1) {
+        c = curl_easy_setopt(e, CURLOPT_URL, url);
+        if (c == CURLE_OK) c = curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_file);
+        if (c == CURLE_OK) c = curl_easy_setopt(e, CURLOPT_WRITEDATA, &d);
+        if (c == CURLE_OK) c = curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+        if (c == CURLE_OK) c = curl_easy_setopt(e, CURLOPT_TIMEOUT, 600L);
+        if (c == CURLE_OK && target->insecure) c = curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        if (c == CURLE_OK && target->insecure) c = curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        if (c == CURLE_OK) c = curl_easy_perform(e);
+    }
+    if (c == CURLE_OK) {
+        struct curl_header *h = NULL;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
+        if (curl_easy_header(e, "etag", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+            snprintf(etag, sizeof etag, "%.*s", (int)strcspn(h->value + (h->value[0] == '"'), "\""),
+                     h->value + (h->value[0] == '"'));
+        if (EVP_DigestFinal_ex(d.md, md, &mdlen) != 1) c = CURLE_WRITE_ERROR;
+    }
+    if (d.f != NULL && fclose(d.f) != 0 && c == CURLE_OK) c = CURLE_WRITE_ERROR;
+    EVP_MD_CTX_free(d.md);
+    if (e != NULL) curl_easy_cleanup(e);
+    if (c != CURLE_OK) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "download of %s failed: %s", url, errbuf[0] ? errbuf : d.f == NULL ? "cannot create the file" : curl_easy_strerror(c));
+        return 2;
+    }
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    for (unsigned i = 0; i < mdlen; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    lua_pushinteger(L, (lua_Integer)d.bytes);
+    lua_setfield(L, -2, "bytes");
+    lua_pushstring(L, hex);
+    lua_setfield(L, -2, "sha256");
+    lua_pushstring(L, etag);
+    lua_setfield(L, -2, "etag");
+    lua_pushnumber(L, (double)total_us / 1000.0);
+    lua_setfield(L, -2, "ms");
+    return 1;
+}
+
 static int l_request(lua_State *L) {
     l_start(L);
     lua_replace(L, 1);
@@ -300,6 +369,8 @@ int walk_open_http(lua_State *L, const struct walk_target *t) {
     lua_setfield(L, -2, "request");
     lua_pushcfunction(L, l_pump);
     lua_setfield(L, -2, "pump");
+    lua_pushcfunction(L, l_download);
+    lua_setfield(L, -2, "download");
     lua_pushstring(L, t->base);
     lua_setfield(L, -2, "base");
     lua_setglobal(L, "http");

@@ -75,8 +75,6 @@ static int start_child(struct walk_target *t, char **extra_dirs, int n_extra, ch
     unsigned char rnd[16];
     if (RAND_bytes(rnd, sizeof rnd) != 1) return snprintf(err, errlen, "no randomness"), -1;
     for (int i = 0; i < 16; i++) snprintf(t->token + 2 * i, 3, "%02x", rnd[i]);
-    snprintf(child.dir, sizeof child.dir, "/tmp/proflab-walk.XXXXXX");
-    if (mkdtemp(child.dir) == NULL) return snprintf(err, errlen, "mkdtemp: %s", strerror(errno)), -1;
     snprintf(child.log, sizeof child.log, "%s/engine.log", child.dir);
     char art[PATH_MAX], self[PATH_MAX];
     snprintf(art, sizeof art, "%s/artifacts", child.dir);
@@ -177,6 +175,50 @@ static int l_sleep(lua_State *L) {
     return 0;
 }
 
+/* host.self(args...) -> exit code, stdout: runs this very binary (proflab analyze, proflab diff),
+ * so walkthroughs read profiles and snapshots with the same analyzers a learner runs. */
+static int l_self(lua_State *L) {
+    int n = lua_gettop(L);
+    char self[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0 || n < 1 || n > 16) return luaL_error(L, "host.self: cannot run myself");
+    self[len] = '\0';
+    const char *argv[18];
+    argv[0] = self;
+    for (int i = 1; i <= n; i++) argv[i] = luaL_checkstring(L, i);
+    argv[n + 1] = NULL;
+    int fds[2];
+    if (pipe(fds) != 0) return luaL_error(L, "pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) return luaL_error(L, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(self, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    char chunk[4096];
+    ssize_t k;
+    while ((k = read(fds[0], chunk, sizeof chunk)) != 0) {
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) break;
+        luaL_addlstring(&b, chunk, (size_t)k);
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    luaL_pushresult(&b);
+    lua_pushinteger(L, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    lua_insert(L, -2);
+    return 2;
+}
+
 /* host.list(dir) -> sorted names of the *.lua files in dir */
 static int l_list(lua_State *L) {
     const char *d = luaL_checkstring(L, 1);
@@ -246,6 +288,15 @@ int walk_main(int argc, char **argv) {
     luaL_openlibs(L);
     int code = 1;
     char err[600];
+    if (strcmp(mode, "run") == 0) {
+        /* downloads, and the child engine's log and artifacts, go here */
+        snprintf(child.dir, sizeof child.dir, "/tmp/proflab-walk.XXXXXX");
+        if (mkdtemp(child.dir) == NULL) {
+            fprintf(stderr, "proflab walk: mkdtemp: %s\n", strerror(errno));
+            lua_close(L);
+            return 1;
+        }
+    }
     if (strcmp(mode, "run") == 0 && target == NULL) {
         if (start_child(&t, extra, n_extra, err, sizeof err) != 0) {
             fprintf(stderr, "proflab walk: %s\n", err);
@@ -280,6 +331,10 @@ int walk_main(int argc, char **argv) {
     lua_setfield(L, -2, "isatty");
     lua_pushcfunction(L, l_list);
     lua_setfield(L, -2, "list");
+    lua_pushcfunction(L, l_self);
+    lua_setfield(L, -2, "self");
+    lua_pushstring(L, child.dir);
+    lua_setfield(L, -2, "workdir");
     lua_setglobal(L, "walkhost");
     if (luaL_loadfilex(L, WALK_RUNNER, "t") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
         fprintf(stderr, "proflab walk: %s\n", lua_tostring(L, -1));

@@ -86,6 +86,51 @@ function w.engine_log() return host.engine_log() end
 w.engine = host.engine
 w.base = host.base
 
+-- artifacts and the analyzers
+
+local downloads = 0
+-- w.download(url): fetches a signed link into the walkthrough's folder and checks the bytes
+-- against the SHA-256 the engine announced (ETag); returns {path, bytes, sha256, ms}
+function w.download(url)
+  downloads = downloads + 1
+  local name = url:match("/([^/?]+)%?") or ("download-" .. downloads)
+  local path = host.workdir .. "/" .. downloads .. "-" .. name
+  local r, err = http.download(url, path)
+  if not r then abort(err) end
+  if r.status ~= 200 then abort(("the download link answered %d"):format(r.status)) end
+  r.path = path
+  r.verified = r.etag ~= "" and r.etag == r.sha256
+  return r
+end
+
+-- w.analyze(file[, options...]) and w.diff(a, b): the text `proflab analyze` and `proflab diff` print
+function w.analyze(...)
+  local code, text = host.self("analyze", ...)
+  if code ~= 0 then abort("proflab analyze failed: " .. text) end
+  return text
+end
+function w.diff(a, b, ...)
+  local code, text = host.self("diff", a, b, ...)
+  if code ~= 0 then abort("proflab diff failed: " .. text) end
+  return text
+end
+
+-- w.snapshot(label): POST /api/lab/heap-snapshot, then download it through its signed link;
+-- returns the local path and the engine's answer
+function w.snapshot(label)
+  local r = w.lab("POST", "/api/lab/heap-snapshot")
+  if r.status ~= 200 then abort(("heap-snapshot answered %d: %s"):format(r.status, r.body)) end
+  w.measure(("snapshot %s"):format(label), ("%d nodes, %d bytes, %.1f ms"):format(r.json.nodes, r.json.bytes, r.json.durationMs))
+  local d = w.download(r.json.download)
+  w.expect(d.verified, ("snapshot %s downloaded through its signed link, SHA-256 checked"):format(label))
+  return d.path, r.json
+end
+
+-- w.largest_gain(report): the first "where the new memory is held" line of a proflab diff
+function w.largest_gain(report)
+  return report:match("Where the new memory is held[^\n]*\n%s*1%.%s*([^\n]+)")
+end
+
 -- GET /api/metrics, parsed: m:get(name[, labels]) the first matching value, m:all(name)
 function w.scrape()
   local r = w.get("/api/metrics")

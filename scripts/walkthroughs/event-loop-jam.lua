@@ -33,6 +33,28 @@ return {
       w.expect(elapsed >= JAM_MS and elapsed <= JAM_MS + 5,
         ("the jam lasted what was asked within 5 ms (%.2f ms)"):format(elapsed))
     end },
+    { "What the metrics and the watchdog saw",
+      [[GET /api/metrics: the loop's lag; GET /api/lab/status: the watchdog's record of the block.]], function(w)
+      local m = w.scrape()
+      local lag = m:get("proflab_eventloop_lag_max_seconds") or 0
+      w.measure("event-loop lag max", lag * 1000, "ms")
+      w.expect(lag >= (JAM_MS - 100) / 1000, ("the lag max covers the jam (%.0f ms)"):format(lag * 1000))
+      w.expect((m:get("proflab_eventloop_blocks_total") or 0) >= 1, "proflab_eventloop_blocks_total counted the block")
+      local s = w.lab("GET", "/api/lab/status").json
+      local block = s.lastBlock
+      w.expect(type(block) == "table", "status shows the last block")
+      if type(block) == "table" then
+        local where = type(block.stack) == "table" and table.concat(block.stack, " | ") or tostring(block.stack)
+        w.measure("last block", ("%s ms at %s"):format(tostring(block.durationMs or block.duration_ms), where))
+        w.expect(where:find("event%-loop%-jam%.lua:%d+") ~= nil, "the watchdog names the jam's file and line")
+      end
+      local log = w.engine_log()
+      if log then
+        local line = log:match("event loop blocked [^\n]*")
+        w.measure("watchdog log", line or "(none)")
+        w.expect(line and line:find("event%-loop%-jam%.lua:%d+") ~= nil, "the watchdog's log line names the jam's line")
+      end
+    end },
     { "After the jam, the loop answers at once again", [[GET /api/health.]], function(w)
       local r = w.get("/api/health")
       w.expect(r.status == 200 and r.ms < 100, ("the health check is fast again (%.1f ms)"):format(r.ms))

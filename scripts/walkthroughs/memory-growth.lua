@@ -32,6 +32,11 @@ return {
       local rss = rss_of(w)
       w.measure("RSS after 2 x 64 MiB", rss / MiB, "MiB")
       w.expect(rss - w.rss0 >= 128 * MiB, ("RSS grew by at least 128 MiB (%.1f MiB)"):format((rss - w.rss0) / MiB))
+      local m = w.scrape()
+      local retained, resident = m:get("proflab_lab_retained_bytes"), m:get("process_resident_memory_bytes")
+      w.expect(retained == 128 * MiB, ("the gauge proflab_lab_retained_bytes reads 128 MiB (%s)"):format(tostring(retained)))
+      w.expect(resident and resident - w.rss0 >= 128 * MiB,
+        ("process_resident_memory_bytes grew by at least 128 MiB (%.1f MiB)"):format(((resident or 0) - w.rss0) / MiB))
     end },
     { "Clear", [[POST /api/lab/memory-clear.]], function(w)
       local r = w.lab("POST", "/api/lab/memory-clear")

@@ -358,7 +358,8 @@ int met_engine_start(struct rt *rt, char *err, size_t errlen) {
     }
     publish_loop_figures();
     lag.running = 1;
-    lag.prev_us = 0;
+    /* measure from now: a jam that starts before the first tick is still one long sample */
+    lag.prev_us = loop_now_us();
     if (loop_timer_start(&lag.timer, LAG_RESOLUTION_US, on_lag_tick) != 0) {
         snprintf(err, errlen, "cannot start the event-loop lag monitor: out of memory");
         return -1;

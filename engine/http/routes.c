@@ -63,6 +63,7 @@ static void access_log(h2o_req_t *req, int status, size_t bytes, uint64_t starte
 static void send_json(h2o_req_t *req, int status, const char *body, size_t len, uint64_t started_us) {
     req->res.status = status;
     req->res.reason = reason(status);
+    req->res.content_length = len; /* h2o_send_inline alone answers chunked */
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     access_log(req, status, len, started_us);

@@ -17,6 +17,7 @@ for proto in http1 https1 https2; do
   check "$proto: health says healthy" healthy "$(json status)"
   check_match "$proto: health has version and uptime" '"version":"[0-9.]+".*"uptime":[0-9.]+' "$BODY"
   check_match "$proto: JSON content type" 'content-type: application/json' "$(echo "$HEADERS" | tr 'A-Z' 'a-z')"
+  check_match "$proto: Content-Length, not chunked" "content-length: ${#BODY}" "$(echo "$HEADERS" | tr 'A-Z' 'a-z')"
 
   req GET "$base/api/lab/status" "${flags[@]}" -H "x-lab-token: $TOKEN"
   check "$proto: GET /api/lab/status is 200" 200 "$STATUS"

@@ -1,6 +1,6 @@
 /* client.c: the walkthroughs' HTTP client on libcurl's multi interface, so that requests
  * run concurrently ("call /api/health while the jam runs" is two requests in flight). */
-#include <curl/curl.h>
+#include "../curlx/curlx.h"
 #include <lauxlib.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -351,8 +351,9 @@ static int l_request(lua_State *L) {
 int walk_open_http(lua_State *L, const struct walk_target *t) {
     target = t;
     if (multi == NULL) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (multi = curl_multi_init()) == NULL)
-            return luaL_error(L, "cannot initialise libcurl");
+        char err[300];
+        if (curlx_load(err, sizeof err) != 0) return luaL_error(L, "%s", err);
+        if ((multi = curl_multi_init()) == NULL) return luaL_error(L, "cannot initialise libcurl");
     }
     luaL_newmetatable(L, REQ_META);
     lua_pushcfunction(L, req_gc);

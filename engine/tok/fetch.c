@@ -1,10 +1,7 @@
 /* fetch.c: `proflab fetch URL [-o FILE]`: downloads a signed artifact link, resumes a cut
  * download with Range, and keeps the file only when its SHA-256 matches the server's
- * Repr-Digest. libcurl is loaded with dlopen here and nowhere else, so the server never maps it
- * (about 4 MB of RSS). */
-#define CURL_DISABLE_TYPECHECK 1
-#include <curl/curl.h>
-#include <dlfcn.h>
+ * Repr-Digest. libcurl is loaded with dlopen (engine/curlx) only when a download runs, so the server
+ * never maps it (about 4 MB of RSS). */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -17,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../curlx/curlx.h"
 #include "tok.h"
 
 static const char fetch_usage[] =
@@ -27,42 +25,6 @@ static const char fetch_usage[] =
     "FILE appears only when the SHA-256 of the whole file matches the server's Repr-Digest.\n"
     "A progress bar is drawn on stderr when it is a terminal. The token in the URL is never\n"
     "printed.\n";
-
-static struct {
-    CURLcode (*global_init)(long);
-    CURL *(*init)(void);
-    CURLcode (*setopt)(CURL *, CURLoption, ...);
-    CURLcode (*perform)(CURL *);
-    CURLcode (*getinfo)(CURL *, CURLINFO, ...);
-    void (*cleanup)(CURL *);
-    const char *(*strerror)(CURLcode);
-    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-    void (*slist_free_all)(struct curl_slist *);
-} cu;
-
-static int load_curl(void) {
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL) {
-        fprintf(stderr, "proflab fetch: cannot load libcurl.so.4 (apt-get install libcurl4): %s\n", dlerror());
-        return -1;
-    }
-#define SYM(f, n) \
-    if ((*(void **)&cu.f = dlsym(h, n)) == NULL) { \
-        fprintf(stderr, "proflab fetch: libcurl lacks %s\n", n); \
-        return -1; \
-    }
-    SYM(global_init, "curl_global_init")
-    SYM(init, "curl_easy_init")
-    SYM(setopt, "curl_easy_setopt")
-    SYM(perform, "curl_easy_perform")
-    SYM(getinfo, "curl_easy_getinfo")
-    SYM(cleanup, "curl_easy_cleanup")
-    SYM(strerror, "curl_easy_strerror")
-    SYM(slist_append, "curl_slist_append")
-    SYM(slist_free_all, "curl_slist_free_all")
-#undef SYM
-    return cu.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
 
 struct dl {
     int fd;
@@ -233,28 +195,28 @@ static int attempt(CURL *h, const char *url, const char *file, const char *part,
     struct curl_slist *hdrs = NULL;
     if (d.have > 0) {
         snprintf(range, sizeof range, "Range: bytes=%llu-", d.have);
-        hdrs = cu.slist_append(NULL, range);
+        hdrs = curl_slist_append(NULL, range);
         fprintf(stderr, "proflab fetch: resuming %s at byte %llu\n", file, d.have);
     }
-    cu.setopt(h, CURLOPT_URL, url);
-    cu.setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    cu.setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    cu.setopt(h, CURLOPT_HEADERDATA, &d);
-    cu.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    cu.setopt(h, CURLOPT_WRITEDATA, &d);
-    cu.setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    cu.setopt(h, CURLOPT_XFERINFODATA, &d);
-    cu.setopt(h, CURLOPT_NOPROGRESS, 0L);
-    cu.setopt(h, CURLOPT_FAILONERROR, 0L);
-    cu.setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    cu.setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &d);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &d);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &d);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate);
     if (getenv("PROFLAB_FETCH_INSECURE") != NULL) { /* self-signed lab certificates */
-        cu.setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        cu.setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    CURLcode rc = cu.perform(h);
+    CURLcode rc = curl_easy_perform(h);
     if (d.tty) fputc('\n', stderr);
-    cu.slist_free_all(hdrs);
+    curl_slist_free_all(hdrs);
     int cerr = close(d.fd);
     char shown[256];
     safe_url(url, shown, sizeof shown);
@@ -269,7 +231,7 @@ static int attempt(CURL *h, const char *url, const char *file, const char *part,
     }
     if (rc != CURLE_OK || cerr != 0) {
         fprintf(stderr, "proflab fetch: %s: %s after %llu bytes; run the same command again to resume\n", shown,
-                rc != CURLE_OK ? cu.strerror(rc) : strerror(errno), d.have + d.written);
+                rc != CURLE_OK ? curl_easy_strerror(rc) : strerror(errno), d.have + d.written);
         return -1;
     }
     if (strncmp(d.digest, "sha-256=:", 9) != 0) {
@@ -330,8 +292,12 @@ int tok_fetch_main(int argc, char **argv) {
         file = name;
     }
     if ((size_t)snprintf(part, sizeof part, "%s.part", file) >= sizeof part) return 2;
-    if (load_curl() != 0) return 1;
-    CURL *h = cu.init();
+    char lerr[300];
+    if (curlx_load(lerr, sizeof lerr) != 0) {
+        fprintf(stderr, "proflab fetch: %s\n", lerr);
+        return 1;
+    }
+    CURL *h = curl_easy_init();
     if (h == NULL) return 1;
     int r = attempt(h, url, file, part, rate);
     if (r == 1) {
@@ -339,6 +305,6 @@ int tok_fetch_main(int argc, char **argv) {
         unlink(part);
         r = attempt(h, url, file, part, rate);
     }
-    cu.cleanup(h);
+    curl_easy_cleanup(h);
     return r == 0 ? 0 : 1;
 }

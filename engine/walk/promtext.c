@@ -9,6 +9,9 @@
 
 static int name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
 static int name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+/* label names are metric names without ':' */
+static int label_start(char c) { return c != ':' && name_start(c); }
+static int label_char(char c) { return c != ':' && name_char(c); }
 
 static int parse_value(const char *s, size_t len, double *out) {
     char tmp[64];
@@ -19,6 +22,9 @@ static int parse_value(const char *s, size_t len, double *out) {
     else if (strcmp(tmp, "-Inf") == 0) *out = -INFINITY;
     else if (strcmp(tmp, "NaN") == 0) *out = NAN;
     else {
+        /* decimal only: strtod would also take hex, "inf" and "nan" spellings */
+        for (size_t i = 0; i < len; i++)
+            if (!strchr("0123456789.eE+-", tmp[i])) return -1;
         char *end;
         *out = strtod(tmp, &end);
         if (end != tmp + len) return -1;
@@ -45,9 +51,9 @@ static int parse_line(const char *s, const char *e, char *scratch, prom_sample_f
                 break;
             }
             if (n == PROM_LABELS_MAX) return *why = "at most 16 labels", -1;
-            if (p >= e || !name_start(*p)) return *why = "a label name", -1;
+            if (p >= e || !label_start(*p)) return *why = "a label name", -1;
             labels[n].name = p;
-            while (p < e && name_char(*p)) p++;
+            while (p < e && label_char(*p)) p++;
             labels[n].name_len = (size_t)(p - labels[n].name);
             if (p + 1 >= e || p[0] != '=' || p[1] != '"') return *why = "=\" after a label name", -1;
             p += 2;

@@ -13,7 +13,7 @@ set -euo pipefail
 secs=${1:-60}
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(params json tok artname)
+[[ ${#targets[@]} -eq 0 ]] && targets=(params json tok artname promtext)
 if ! [[ $secs =~ ^[0-9]+$ ]] || [[ $secs -eq 0 ]]; then
   echo "run-long.sh: SECONDS must be a positive whole number, got '$secs'" >&2
   exit 2
@@ -21,8 +21,8 @@ fi
 
 for t in "${targets[@]}"; do
   case $t in
-    params | json | tok | artname) ;;
-    *) echo "run-long.sh: unknown target '$t' (params, json, tok, artname)" >&2; exit 2 ;;
+    params | json | tok | artname | promtext) ;;
+    *) echo "run-long.sh: unknown target '$t' (params, json, tok, artname, promtext)" >&2; exit 2 ;;
   esac
 done
 
@@ -53,6 +53,9 @@ build() {
       "$clang" "${flags[@]}" "$root/tests/fuzz/artifacts/name_fuzz.c" "$root/engine/artifacts/artifacts.c" \
         "$root/engine/artifacts/store.c" "$root/engine/log/log.c" "$root/engine/tok/tok.c" -lmsgpackc -lcrypto \
         -o "$tmp/fuzz_artname" ;;
+    promtext)
+      "$clang" "${flags[@]}" "$root/tests/fuzz/walk/promtext_fuzz.c" "$root/engine/walk/promtext.c" -lm \
+        -o "$tmp/fuzz_promtext" ;;
   esac
 }
 

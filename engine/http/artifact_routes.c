@@ -24,35 +24,6 @@
 
 #define CHUNK (1024 * 1024)
 
-static const char *reason(int status) {
-    switch (status) {
-    case 200: return "OK";
-    case 206: return "Partial Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 416: return "Range Not Satisfiable";
-    case 500: return "Internal Server Error";
-    case 507: return "Insufficient Storage";
-    default: return status < 500 ? "Client Error" : "Server Error";
-    }
-}
-
-/* the path without its query: a ?token= never reaches a log */
-static void access_log(h2o_req_t *req, int status, size_t bytes, uint64_t t0) {
-    log_begin(LOG_INFO, "request");
-    log_kv_strn("method", req->method.base, req->method.len);
-    log_kv_strn("path", req->path_normalized.base, req->path_normalized.len);
-    log_kv_int("status", status);
-    log_kv_num("duration_ms", (double)(loop_now_us() - t0) / 1000.0, 3);
-    log_kv_int("bytes", (long long)bytes);
-    log_kv_str("proto", req->version >= 0x200 ? "h2" : "http/1.1");
-    log_end();
-    met_http_observe(req->method.base, req->method.len, req->path_normalized.base, req->path_normalized.len, status,
-                     (double)(loop_now_us() - t0) / 1e6);
-}
 
 static void send_body(h2o_req_t *req, int status, struct jbuf *b, uint64_t t0) {
     if (b->oom || b->p == NULL) {
@@ -65,10 +36,10 @@ static void send_body(h2o_req_t *req, int status, struct jbuf *b, uint64_t t0) {
     size_t len = b->len;
     jbuf_free(b);
     req->res.status = status;
-    req->res.reason = reason(status);
+    req->res.reason = http_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    access_log(req, status, len, t0);
+    http_access_log(req, status, len, t0);
     h2o_send_inline(req, body, len);
 }
 
@@ -459,7 +430,7 @@ static void download(h2o_req_t *req, const char *name, size_t len, uint64_t t0) 
     char *disp = h2o_mem_alloc_pool(&req->pool, ART_NAME_MAX + 40);
     snprintf(disp, ART_NAME_MAX + 40, "attachment; filename=\"%s\"", info.name);
     req->res.status = status;
-    req->res.reason = reason(status);
+    req->res.reason = http_reason(status);
     req->res.content_length = end - start;
     const char *ct = content_type(info.name);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct, strlen(ct));
@@ -471,7 +442,7 @@ static void download(h2o_req_t *req, const char *name, size_t len, uint64_t t0) 
     char *dg = h2o_mem_alloc_pool(&req->pool, sizeof digest);
     memcpy(dg, digest, sizeof digest);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("repr-digest"), 0, NULL, dg, strlen(dg));
-    access_log(req, status, (size_t)(end - start), t0);
+    http_access_log(req, status, (size_t)(end - start), t0);
     h2o_start_response(req, &d->super);
     if (method_is(req, "HEAD") || start == end) {
         close(d->fd);

@@ -22,6 +22,9 @@ int http_run(void);
 SSL_CTX *tls_context(const char *cert, const char *key, char *err, size_t errlen);
 
 /* routes.c */
+typedef struct st_h2o_req_t h2o_req_t;
+const char *http_reason(int status);
+void http_access_log(h2o_req_t *req, int status, size_t bytes, uint64_t started_us);
 struct st_h2o_pathconf_t;
 void routes_register(struct st_h2o_pathconf_t *pathconf, const struct conf *conf, struct rt *rt, const struct guard *guard);
 

@@ -30,9 +30,10 @@ struct pending {
     uint64_t started_us;
 };
 
-static const char *reason(int status) {
+const char *http_reason(int status) {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -40,6 +41,7 @@ static const char *reason(int status) {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 416: return "Range Not Satisfiable";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     case 507: return "Insufficient Storage";
@@ -47,7 +49,9 @@ static const char *reason(int status) {
     }
 }
 
-static void access_log(h2o_req_t *req, int status, size_t bytes, uint64_t started_us) {
+/* One logfmt line and the HTTP metrics per request. The path is logged without its query,
+ * so a ?token= never reaches a log. */
+void http_access_log(h2o_req_t *req, int status, size_t bytes, uint64_t started_us) {
     log_begin(LOG_INFO, "request");
     log_kv_strn("method", req->method.base, req->method.len);
     log_kv_strn("path", req->path_normalized.base, req->path_normalized.len);
@@ -62,11 +66,11 @@ static void access_log(h2o_req_t *req, int status, size_t bytes, uint64_t starte
 
 static void send_json(h2o_req_t *req, int status, const char *body, size_t len, uint64_t started_us) {
     req->res.status = status;
-    req->res.reason = reason(status);
+    req->res.reason = http_reason(status);
     req->res.content_length = len; /* h2o_send_inline alone answers chunked */
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json; charset=utf-8"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    access_log(req, status, len, started_us);
+    http_access_log(req, status, len, started_us);
     h2o_send_inline(req, body, len);
 }
 
@@ -121,7 +125,7 @@ static void metrics(h2o_req_t *req, uint64_t t0) {
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT(MET_CONTENT_TYPE));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
-    access_log(req, 200, b.len, t0);
+    http_access_log(req, 200, b.len, t0);
     h2o_send_inline(req, b.p, b.len);
     jbuf_free(&b);
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../json/json.h"
 #include "heap.h"
 
 #define OUT_BUF 65536
@@ -44,26 +45,6 @@ static void putu(struct out *o, uint64_t v, char sep) {
     o->n += n;
 }
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000;
-    else return 0;
-    if (len > n) return 0;
-    unsigned cp = c & (0x3f >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
 size_t heap_json_string(char *out, const char *str, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
@@ -83,7 +64,7 @@ size_t heap_json_string(char *out, const char *str, size_t n) {
             out[o++] = (char)c;
             i++;
         } else {
-            size_t l = c >= 0x80 ? utf8_len(s + i, n - i) : 0;
+            size_t l = c >= 0x80 ? json_utf8_len(s + i, n - i) : 0;
             if (l > 0) {
                 memcpy(out + o, s + i, l);
                 o += l;

@@ -56,8 +56,7 @@ void jbuf_printf(struct jbuf *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+size_t json_utf8_len(const unsigned char *s, size_t n) {
     unsigned c = s[0];
     size_t len;
     unsigned min;
@@ -82,7 +81,7 @@ void json_string(struct jbuf *b, const char *str, size_t n) {
     size_t run = 0; /* bytes copied verbatim are gathered into runs */
     for (size_t i = 0; i < n;) {
         unsigned char c = s[i];
-        size_t k = utf8_seq(s + i, n - i);
+        size_t k = json_utf8_len(s + i, n - i);
         if (k != 0 && c >= 0x20 && c != '"' && c != '\\') {
             run += k;
             i += k;

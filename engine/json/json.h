@@ -16,6 +16,8 @@ void jbuf_put(struct jbuf *b, const char *s, size_t n);
 void jbuf_puts(struct jbuf *b, const char *s);
 void jbuf_printf(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes, n > 0), or 0. */
+size_t json_utf8_len(const unsigned char *s, size_t n);
 /* A JSON string; bytes that are not valid UTF-8 become U+FFFD. */
 void json_string(struct jbuf *b, const char *s, size_t n);
 /* A finite number as the shortest text that reads back the same; NaN and infinities as null. */

@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libh2o-evloop-dev libwslay-dev liblua5.4-dev lua5.4
             libmsgpack-dev libssl-dev libjansson-dev libcurl4-openssl-dev openssl)
-test_pkgs=(libcmocka-dev lua-busted curl clang libclang-rt-14-dev wrk prometheus chromium nodejs npm)
+test_pkgs=(libcmocka-dev lua-busted curl clang libclang-rt-14-dev wrk prometheus chromium python3 nodejs npm)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

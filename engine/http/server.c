@@ -12,6 +12,7 @@
 #include "../conf/conf.h"
 #include "../log/log.h"
 #include "../loop/loop.h"
+#include "../net/net.h"
 #include "../rt/rt.h"
 #include "http.h"
 
@@ -42,36 +43,10 @@ static void on_accept(h2o_socket_t *listener, const char *err) {
 }
 
 static int bind_listener(const struct conf_addr *addr, SSL_CTX *ssl, char *err, size_t errlen) {
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(addr->host, addr->port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", addr->host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol), one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "cannot listen on %s:%s: %s", addr->host, addr->port, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char host[NI_MAXHOST], port[NI_MAXSERV], url[NI_MAXHOST + NI_MAXSERV + 16];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-        snprintf(err, errlen, "getsockname: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    snprintf(url, sizeof url, "%s://%s%s%s:%s", ssl ? "https" : "http", ss.ss_family == AF_INET6 ? "[" : "", host,
-             ss.ss_family == AF_INET6 ? "]" : "", port);
+    char bound[NET_ADDR_MAX], url[NET_ADDR_MAX + 16];
+    int fd = net_listen(addr, SOMAXCONN, bound, sizeof bound, err, errlen);
+    if (fd < 0) return -1;
+    snprintf(url, sizeof url, "%s://%s", ssl ? "https" : "http", bound);
 
     struct listener *l = &srv.listeners[srv.n_listeners++];
     l->accept.ctx = &srv.ctx;

@@ -18,6 +18,7 @@
 
 #include "../conf/conf.h"
 #include "../log/log.h"
+#include "../net/net.h"
 #include "metrics.h"
 
 #define REQ_MAX 8192
@@ -118,31 +119,10 @@ static void *admin_main(void *unused) {
 }
 
 int met_admin_start(const struct conf_addr *addr, char *err, size_t errlen) {
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(addr->host, addr->port, &hints, &res);
-    if (gai != 0) {
-        snprintf(err, errlen, "--admin-listen: cannot resolve %s: %s", addr->host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol), one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
-        snprintf(err, errlen, "--admin-listen: cannot listen on %s:%s: %s", addr->host, addr->port, strerror(errno));
-        if (fd >= 0) close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-        snprintf(err, errlen, "--admin-listen: getsockname: %s", strerror(errno));
-        close(fd);
+    char bound[NET_ADDR_MAX], lerr[300];
+    int fd = net_listen(addr, 64, bound, sizeof bound, lerr, sizeof lerr);
+    if (fd < 0) {
+        snprintf(err, errlen, "--admin-listen: %s", lerr);
         return -1;
     }
     if (pipe2(adm.wake, O_CLOEXEC) != 0) {
@@ -158,9 +138,8 @@ int met_admin_start(const struct conf_addr *addr, char *err, size_t errlen) {
         return -1;
     }
     adm.started = 1;
-    char url[NI_MAXHOST + NI_MAXSERV + 32];
-    snprintf(url, sizeof url, "http://%s%s%s:%s/api/metrics", ss.ss_family == AF_INET6 ? "[" : "", host,
-             ss.ss_family == AF_INET6 ? "]" : "", port);
+    char url[NET_ADDR_MAX + 32];
+    snprintf(url, sizeof url, "http://%s/api/metrics", bound);
     log_begin(LOG_INFO, "admin listening");
     log_kv_str("url", url);
     log_end();

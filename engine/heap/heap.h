@@ -77,6 +77,31 @@ uint32_t stab_intern(struct stab *t, const char *s, size_t n);
 uint32_t stab_add(struct stab *t, const char *s, size_t n);
 void stab_free(struct stab *t);
 
+/* A Lua 5.4 binary chunk (lua_dump, strip 0) read back (chunk.c): its prototypes in dump
+ * order, each with its bytes in memory (strings excluded) and a hash of its dump (nested
+ * ones included, source excluded); prototype i's nested ones are [i + 1, protos[i].end).
+ * Its strings: offsets into buf, in order, with the prototype that holds them. */
+enum { HEAP_CHUNK_SOURCE, HEAP_CHUNK_CONSTANT, HEAP_CHUNK_LOCAL, HEAP_CHUNK_UPVALUE };
+struct heap_chunk_proto {
+    uint64_t bytes, shape;
+    uint32_t end;
+};
+struct heap_chunk_str {
+    uint32_t off, len, proto;
+    uint8_t kind;
+};
+struct heap_chunk {
+    const unsigned char *buf;
+    size_t len;
+    struct heap_chunk_proto *protos;
+    size_t np, pcap;
+    struct heap_chunk_str *strs;
+    size_t ns, scap;
+};
+/* 0, or -1 for a chunk this build cannot read (another version or layout, or cut short). */
+int heap_chunk_read(struct heap_chunk *c, const void *buf, size_t len);
+void heap_chunk_free(struct heap_chunk *c);
+
 /* Streams the document; *bytes is what the sink received. 0, or -1 when the sink failed. */
 int heap_write(const struct stab *names, const struct node *nodes, size_t nn, const struct edge *edges, size_t ne,
                heap_sink_fn sink, void *ud, size_t *bytes);

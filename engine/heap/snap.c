@@ -34,11 +34,6 @@
 #define BASIC_STACK 40
 #define EXTRA_STACK 5
 #define SHORT_STR_MAX 40
-/* A prototype's code, line info, constants and local names are not visible through the API:
- * bytes per line holding code of a function, and per source line of a living main chunk (which
- * keeps every nested prototype), fitted on 160 Lua files of this machine (docs/heap-snapshots.md). */
-#define PROTO_BYTES_PER_LINE 68
-#define PROTO_BYTES_PER_FILE_LINE 40
 #define NAME_MAX_BYTES 256
 
 #define NONE UINT32_MAX
@@ -290,12 +285,6 @@ static void push_ids(lua_State *L, struct ids **out) {
 
 /* The walk */
 
-struct nested { /* a prototype counted with its first closure: dropped if its main chunk lives */
-    uint32_t node;
-    uintptr_t source;
-    uint32_t est;
-};
-
 struct walk {
     lua_State *L;
     struct node *nodes;
@@ -303,10 +292,12 @@ struct walk {
     struct edge *edges;
     size_t ne, ecap;
     struct hmap upvals; /* upvalue cells already counted */
-    struct hmap protos; /* prototypes (and chunk names) already counted */
-    struct hmap mains;  /* sources whose main chunk is alive */
-    struct nested *nested;
-    size_t nest, nestcap;
+    struct hmap protos; /* prototypes, chunk names and long constants already counted */
+    struct hmap shapes; /* prototypes met in dumps: see claim_shape */
+    struct hmap pedges; /* (closure, string) edges from prototypes */
+    char *dbuf;         /* the dump being read */
+    size_t dlen, dcap;
+    struct heap_chunk chunk;
     struct stab names;
     struct ids *ids;
     int idtab;             /* stack index of the id table */
@@ -672,40 +663,93 @@ static void walk_userdata(struct walk *w, int u) {
     metatable_edge(w, u);
 }
 
-/* A prototype's bytes from what the debug API shows of it: its lines holding code (for a
- * main chunk, every line up to its last one: the nested prototypes live as long as it does). */
-static uint64_t proto_estimate(struct walk *w, int f, const lua_Debug *src) {
+/* The address of a Lua closure's prototype: the only way to tell closures of one prototype
+ * from closures of equal ones (the same chunk loaded twice). LClosure (lobject.h) holds its
+ * type tag at byte 8, its upvalue count at byte 10 and the Proto pointer at byte 24; the
+ * pointer is read only when the first two match, and it is used as a key, never followed. */
+static uint64_t proto_address(lua_State *L, int f, int nups) {
+    const unsigned char *cl = lua_topointer(L, f);
+    uint64_t p;
+    if (cl == NULL || cl[8] != 0x06 || cl[10] != (unsigned char)nups) return 0;
+    memcpy(&p, cl + 24, sizeof p);
+    return p;
+}
+
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
+    struct walk *w = ud;
+    (void)L;
+    if (w->dlen + n > w->dcap) {
+        size_t c = w->dcap ? w->dcap * 2 : 4096;
+        while (c < w->dlen + n) c *= 2;
+        char *q = realloc(w->dbuf, c);
+        if (q == NULL) return 1;
+        w->dbuf = q;
+        w->dcap = c;
+    }
+    memcpy(w->dbuf + w->dlen, p, n);
+    w->dlen += n;
+    return 0;
+}
+
+/* Whether a prototype found in a dump is counted now. A prototype is met either as the one
+ * of a closure (first) or nested in another's dump; the same shape met both ways is taken
+ * to be one prototype, so a balance per shape pairs the two kinds of meetings. */
+static int claim_shape(struct walk *w, uint64_t key, int own) {
+    uint32_t v = 0x80000000u;
+    hmap_get(&w->shapes, key, &v);
+    int take = own ? v >= 0x80000000u : v <= 0x80000000u;
+    if (hmap_put(&w->shapes, key, own ? v + 1 : v - 1) != 0) oom(w);
+    return take;
+}
+
+static const char *const chunk_edge_names[] = {"source", "constant", "local name", "upvalue name"};
+
+/* The bytes of the prototype of the Lua closure at f and of those nested in it that are not
+ * counted yet, read from its dump. Short strings they hold become edges to their nodes; long
+ * ones are not interned, cannot be reached, and are counted here. */
+static uint64_t count_protos(struct walk *w, int f, const lua_Debug *ar) {
     lua_State *L = w->L;
-    lua_Debug ar;
-    size_t u0 = lua_used(w);
+    struct heap_chunk *c = &w->chunk;
+    w->dlen = 0;
     lua_pushvalue(L, f);
-    lua_getinfo(L, ">Lu", &ar);
-    uint64_t lines = 0, last = 0;
-    if (lua_istable(L, -1)) {
-        lua_pushnil(L);
-        while (lua_next(L, -2) != 0) {
-            lua_Integer l = lua_tointeger(L, -2);
-            lines++;
-            if (l > 0 && (uint64_t)l > last) last = (uint64_t)l;
-            lua_pop(L, 1);
-        }
-    }
+    int r = lua_dump(L, dump_writer, w, 0);
     lua_pop(L, 1);
-    w->temp += lua_used(w) - u0;
-    if (strcmp(src->what, "main") == 0) {
-        if (hmap_put(&w->mains, mix64((uintptr_t)src->source) | 1, 1) != 0) oom(w);
-        return SZ_PROTO + last * PROTO_BYTES_PER_FILE_LINE;
+    if (r != 0) oom(w);
+    if (heap_chunk_read(c, w->dbuf, w->dlen) != 0) return SZ_PROTO + w->dlen; /* not 5.4's format: a guess */
+    uint64_t size = 0, src = mix64((uintptr_t)ar->source);
+    for (uint32_t i = 0; i < c->np;) {
+        struct heap_chunk_proto *p = &c->protos[i];
+        if (!claim_shape(w, (src ^ p->shape) | 1, i == 0)) { /* counted with its subtree */
+            for (uint32_t j = i; j < p->end; j++) c->protos[j].bytes = 0;
+            i = p->end;
+            continue;
+        }
+        size += p->bytes;
+        i++;
     }
-    uint64_t est = SZ_PROTO + (uint64_t)ar.nups * 16 + lines * PROTO_BYTES_PER_LINE;
-    if (w->nest == w->nestcap) {
-        size_t c = w->nestcap ? w->nestcap * 2 : 256;
-        struct nested *p = realloc(w->nested, c * sizeof *p);
-        if (p == NULL) oom(w);
-        w->nested = p;
-        w->nestcap = c;
+    for (size_t i = 0; i < c->ns; i++) {
+        const struct heap_chunk_str *cs = &c->strs[i];
+        if (c->protos[cs->proto].bytes == 0) continue;
+        const char *s = (const char *)c->buf + cs->off;
+        if (cs->len > SHORT_STR_MAX) {
+            /* the chunk name is one string per load; a long constant is one per chunk name */
+            uint64_t k = cs->kind == HEAP_CHUNK_SOURCE ? (uintptr_t)ar->source : (src ^ str_hash(s, cs->len) ^ cs->len) | 1;
+            if (!hmap_get(&w->protos, k, NULL)) {
+                if (hmap_put(&w->protos, k, 1) != 0) oom(w);
+                size += SZ_TSTRING + cs->len + 1;
+            }
+            continue;
+        }
+        lua_pushlstring(L, s, cs->len); /* interned: the very string the prototype holds */
+        uint32_t to = visit(w, lua_gettop(L));
+        uint64_t ek = (((uint64_t)w->cur << 32) | to) + 1;
+        if (!hmap_get(&w->pedges, ek, NULL)) {
+            if (hmap_put(&w->pedges, ek, 1) != 0) oom(w);
+            add_edge(w, E_INTERNAL, name_of(w, chunk_edge_names[cs->kind], strlen(chunk_edge_names[cs->kind])), to);
+        }
+        lua_pop(L, 1);
     }
-    w->nested[w->nest++] = (struct nested){w->cur, (uintptr_t)src->source, (uint32_t)est};
-    return est;
+    return size;
 }
 
 static void walk_function(struct walk *w, int f) {
@@ -725,23 +769,21 @@ static void walk_function(struct walk *w, int f) {
     }
     lua_Debug ar;
     lua_pushvalue(L, f);
-    lua_getinfo(L, ">S", &ar);
+    lua_getinfo(L, ">Su", &ar);
     uint64_t size = SZ_LCLOSURE;
     const char *file = ar.short_src, *slash = strrchr(file, '/');
     if (ar.source[0] == '@' && slash != NULL) file = slash + 1; /* the file's name reads best in a list */
     if (strcmp(ar.what, "main") == 0) w->nodes[w->cur].name = namef(w, "main chunk @ %s", file);
     else w->nodes[w->cur].name = namef(w, "function @ %s:%d", file, ar.linedefined);
-    /* the prototype is not reachable through the API: its estimate goes to its first closure */
-    uint64_t pk = mix64((uintptr_t)ar.source) ^ ((uint64_t)(unsigned)ar.linedefined << 32) ^
-                  (uint64_t)(unsigned)ar.lastlinedefined;
+    /* the prototype is not reachable through the API: its bytes go to its first closure */
+    uint64_t pk = proto_address(L, f, ar.nups);
+    if (pk == 0) /* not 5.4.4's layout: closures with the same source lines share one count */
+        pk = mix64((uintptr_t)ar.source) ^ ((uint64_t)(unsigned)ar.linedefined << 32) ^
+             (uint64_t)(unsigned)ar.lastlinedefined;
     if (pk == 0) pk = 1;
     if (!hmap_get(&w->protos, pk, NULL)) {
         if (hmap_put(&w->protos, pk, 1) != 0) oom(w);
-        size += proto_estimate(w, f, &ar);
-        if (!hmap_get(&w->protos, (uintptr_t)ar.source, NULL)) { /* the chunk name string */
-            if (hmap_put(&w->protos, (uintptr_t)ar.source, 1) != 0) oom(w);
-            size += SZ_TSTRING + strlen(ar.source) + 1;
-        }
+        size += count_protos(w, f, &ar);
     }
     for (int i = 1;; i++) {
         const char *un = lua_getupvalue(L, f, i);
@@ -909,11 +951,6 @@ static int walk_protected(lua_State *L) {
 
 /* Sizes that are known only at the end: the id table, the state and its string table. */
 static void finish_sizes(struct walk *w) {
-    for (size_t i = 0; i < w->nest; i++) {
-        struct nested *n = &w->nested[i];
-        if (hmap_get(&w->mains, mix64(n->source) | 1, NULL) && w->nodes[n->node].size > n->est)
-            w->nodes[n->node].size -= n->est;
-    }
     if (w->idtab_node != NONE) {
         size_t entries = 0;
         for (size_t i = 0; i < w->nn; i++) entries += w->nodes[i].type != N_STRING;
@@ -936,8 +973,10 @@ void walk_free(struct walk *w) {
     free(w->edges);
     hmap_free(&w->upvals);
     hmap_free(&w->protos);
-    hmap_free(&w->mains);
-    free(w->nested);
+    hmap_free(&w->shapes);
+    hmap_free(&w->pedges);
+    free(w->dbuf);
+    heap_chunk_free(&w->chunk);
     stab_free(&w->names);
 }
 
@@ -962,7 +1001,8 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     w.L = L;
     w.alloc = a;
     int rc = HEAP_ERR_NOMEM;
-    if (hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 || hmap_init(&w.mains, 64) != 0) {
+    if (hmap_init(&w.upvals, 256) != 0 || hmap_init(&w.protos, 256) != 0 || hmap_init(&w.shapes, 256) != 0 ||
+        hmap_init(&w.pedges, 256) != 0) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -996,6 +1036,8 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     for (size_t i = 0; i < w.nn; i++) st->self_bytes += w.nodes[i].size;
     size_t strs = (strs_cap != w.ids->strs.cap ? strs_cap : 0) + w.ids->strs.cap; /* before and after pruning */
     st->extra_peak = w.ncap * sizeof *w.nodes + w.ecap * sizeof *w.edges + w.upvals.cap * 12 + w.protos.cap * 12 +
+                     (w.shapes.cap + w.pedges.cap) * 12 + w.dcap + w.chunk.pcap * sizeof *w.chunk.protos +
+                     w.chunk.scap * sizeof *w.chunk.strs +
                      strs * (sizeof(uint64_t) + sizeof(struct sval)) + w.names.cap + w.names.ocap * sizeof(size_t) +
                      w.names.scap * 4 + (after > before ? after - before : 0);
     rc = heap_write(&w.names, w.nodes, w.nn, w.edges, w.ne, sink, ud, &st->bytes) == 0 ? HEAP_OK : HEAP_ERR_SINK;

@@ -221,6 +221,146 @@ static void test_sizes_match_the_allocator(void **state) {
     lua_close(L);
 }
 
+static int to_buf(lua_State *L, const void *p, size_t n, void *ud) {
+    (void)L;
+    return to_mem(ud, p, n);
+}
+
+/* A dump read back: sizes by 5.4's layouts (the figures luac5.4 -l -l prints for this code),
+ * the nested prototype's range, every string in dump order; a cut or altered dump is refused
+ * or read without going out of bounds. */
+static void test_chunk_reader(void **state) {
+    (void)state;
+    static const char code[] = "local up = 10\n"
+                               "local function f(a, b)\n"
+                               "  local s = 'hello'\n"
+                               "  local l = 'a string constant longer than forty bytes, so not interned'\n"
+                               "  for i = 1, 3 do a = a + i * up + 1.5 end\n"
+                               "  return a + b, s, l, true, nil\n"
+                               "end\n"
+                               "return f\n";
+    lua_State *L = new_state();
+    assert_int_equal(luaL_loadbuffer(L, code, sizeof code - 1, "=k"), LUA_OK);
+    struct membuf m = {NULL, 0, 0, -1};
+    assert_int_equal(lua_dump(L, to_buf, &m, 0), 0);
+    struct heap_chunk c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(heap_chunk_read(&c, m.p, m.n), 0);
+    assert_int_equal(c.np, 2);
+    /* main: 5 instructions, 1 upvalue, 1 nested, 5 line bytes, 2 locals */
+    assert_int_equal(c.protos[0].bytes, 128 + 5 * 4 + 16 + 8 + 5 + 2 * 16);
+    /* f: 22 instructions, 3 constants, 1 upvalue, 22 line bytes, 8 locals */
+    assert_int_equal(c.protos[1].bytes, 128 + 22 * 4 + 3 * 16 + 16 + 22 + 8 * 16);
+    assert_int_equal(c.protos[0].end, 2);
+    assert_int_equal(c.protos[1].end, 2);
+    static const struct {
+        int kind;
+        uint32_t proto;
+        const char *s;
+    } want[] = {
+        {HEAP_CHUNK_SOURCE, 0, "=k"},
+        {HEAP_CHUNK_CONSTANT, 1, "hello"},
+        {HEAP_CHUNK_CONSTANT, 1, "a string constant longer than forty bytes, so not interned"},
+        {HEAP_CHUNK_LOCAL, 1, "a"},
+        {HEAP_CHUNK_LOCAL, 1, "b"},
+        {HEAP_CHUNK_LOCAL, 1, "s"},
+        {HEAP_CHUNK_LOCAL, 1, "l"},
+        {HEAP_CHUNK_LOCAL, 1, "(for state)"},
+        {HEAP_CHUNK_LOCAL, 1, "(for state)"},
+        {HEAP_CHUNK_LOCAL, 1, "(for state)"},
+        {HEAP_CHUNK_LOCAL, 1, "i"},
+        {HEAP_CHUNK_UPVALUE, 1, "up"},
+        {HEAP_CHUNK_LOCAL, 0, "up"},
+        {HEAP_CHUNK_LOCAL, 0, "f"},
+        {HEAP_CHUNK_UPVALUE, 0, "_ENV"},
+    };
+    assert_int_equal(c.ns, sizeof want / sizeof *want);
+    for (size_t i = 0; i < c.ns; i++) {
+        assert_int_equal(c.strs[i].kind, want[i].kind);
+        assert_int_equal(c.strs[i].proto, want[i].proto);
+        assert_int_equal(c.strs[i].len, strlen(want[i].s));
+        assert_memory_equal((const char *)c.buf + c.strs[i].off, want[i].s, c.strs[i].len);
+    }
+    /* a shape tells prototypes apart and stays the same when the dump is read again */
+    uint64_t shape = c.protos[1].shape;
+    assert_int_not_equal(c.protos[0].shape, shape);
+    for (size_t n = 0; n < m.n; n++) /* every cut is refused */
+        assert_int_equal(heap_chunk_read(&c, m.p, n), -1);
+    for (size_t i = 0; i < m.n; i++) /* every single-byte change: read or refused, never out of bounds */
+        for (int bit = 0; bit < 8; bit++) {
+            char *q = malloc(m.n);
+            assert_non_null(q);
+            memcpy(q, m.p, m.n);
+            q[i] ^= (char)(1 << bit);
+            int r = heap_chunk_read(&c, q, m.n);
+            assert_true(r == 0 || r == -1);
+            free(q);
+        }
+    assert_int_equal(heap_chunk_read(&c, m.p, m.n), 0);
+    assert_true(c.protos[1].shape == shape);
+    heap_chunk_free(&c);
+    free(m.p);
+    lua_close(L);
+}
+
+/* Heaps made of code: prototypes are sized from lua_dump's output, so a heap holding little
+ * but functions must read as close to the allocator as one holding data. */
+static const struct {
+    const char *what, *code;
+} code_heaps[] = {
+    {"one-line functions, one chunk each",
+     "keep = {}\n"
+     "for i = 1, 6000 do\n"
+     "  keep[i] = load('return function(a, b) local t = a * ' .. i .. ' + b; return t, a - b, a // 3 end', '=gen' .. i)()\n"
+     "end\n"},
+    {"40-line functions",
+     "keep = {}\n"
+     "for i = 1, 1500 do\n"
+     "  local src = {'return function(x)', '  local s = 0'}\n"
+     "  for j = 1, 40 do src[#src + 1] = '  if x > ' .. j .. ' then s = s + x * ' .. (i + j) .. ' end' end\n"
+     "  src[#src + 1] = '  return s end'\n"
+     "  keep[i] = load(table.concat(src, '\\n'), '=long' .. i)()\n"
+     "end\n"},
+    {"string constants",
+     "keep = {}\n"
+     "for i = 1, 3000 do\n"
+     "  keep[i] = load(('return function() return {%q, %q, %q} end'):format('alpha' .. i, 'a much longer string constant, past forty bytes ' .. i, 'k' .. i), '=str' .. i)()\n"
+     "end\n"},
+    {"the same chunk loaded again and again",
+     "keep = {}\n"
+     "for i = 1, 6000 do keep[i] = load('return function(x) return x + 1, x * 2, x .. \"!\" end', '=same')() end\n"},
+    {"living main chunks with nested functions",
+     "keep = {}\n"
+     "for i = 1, 400 do\n"
+     "  local src = {}\n"
+     "  for j = 1, 12 do src[#src + 1] = 'local function f' .. j .. '(a) return a + ' .. (i * j) .. ' end' end\n"
+     "  src[#src + 1] = 'return f1'\n"
+     "  local main = load(table.concat(src, '\\n'), '=file' .. i)\n"
+     "  keep[#keep + 1] = main\n"
+     "  keep[#keep + 1] = main()\n"
+     "end\n"},
+};
+
+static void test_code_heaps_match_the_allocator(void **state) {
+    (void)state;
+    int off = 0;
+    for (size_t i = 0; i < sizeof code_heaps / sizeof *code_heaps; i++) {
+        lua_State *L = new_state();
+        run(L, code_heaps[i].code);
+        struct hsnap s;
+        struct heap_stats st;
+        snapshot(L, &s, &st);
+        double ratio = (double)st.self_bytes / (double)st.lua_heap_bytes;
+        print_message("%s: self sizes %zu, allocator %zu, ratio %.3f\n", code_heaps[i].what, st.self_bytes,
+                      st.lua_heap_bytes, ratio);
+        assert_true(st.lua_heap_bytes > (1 << 20));
+        off += !(ratio > 0.9 && ratio < 1.1);
+        heap_snap_free(&s);
+        lua_close(L);
+    }
+    assert_int_equal(off, 0);
+}
+
 static void test_sink_failure(void **state) {
     (void)state;
     lua_State *L = new_state();
@@ -315,6 +455,8 @@ int main(void) {
         cmocka_unit_test(test_names_and_edges),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_sizes_match_the_allocator),
+        cmocka_unit_test(test_chunk_reader),
+        cmocka_unit_test(test_code_heaps_match_the_allocator),
         cmocka_unit_test(test_sink_failure),
         cmocka_unit_test(test_lua_heap_ceiling),
         cmocka_unit_test(test_reader_refuses_broken_files),

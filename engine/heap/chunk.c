@@ -1,0 +1,157 @@
+/* chunk.c: a Lua 5.4 binary chunk (lua_dump's output) read back into the sizes of its
+ * prototypes. The API shows no prototype, but its dump holds every array the prototype
+ * keeps: code, constants, upvalue descriptions, nested prototypes and the debug info, each
+ * with its exact length. Sizes follow 5.4's layouts on LP64 (lobject.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+
+#define SZ_PROTO 128
+#define SZ_INSTRUCTION 4
+#define SZ_TVALUE 16
+#define SZ_UPVALDESC 16
+#define SZ_ABSLINEINFO 8
+#define SZ_LOCVAR 16
+
+/* constant tags (5.4's variant tags) */
+#define K_NIL 0x00
+#define K_FALSE 0x01
+#define K_TRUE 0x11
+#define K_INT 0x03
+#define K_FLT 0x13
+#define K_SHRSTR 0x04
+#define K_LNGSTR 0x14
+
+/* signature, version 5.4, format 0, LUAC_DATA, sizes of Instruction, lua_Integer, lua_Number */
+static const unsigned char chunk_header[] = {0x1b, 'L', 'u', 'a', 0x54, 0, 0x19, 0x93, '\r', '\n', 0x1a, '\n', 4, 8, 8};
+
+struct reader {
+    struct heap_chunk *c;
+    const unsigned char *p, *end;
+    int depth;
+};
+
+static int read_size(struct reader *r, size_t *out) {
+    size_t x = 0;
+    for (;;) {
+        if (r->p == r->end || x > (SIZE_MAX >> 7)) return -1;
+        unsigned char b = *r->p++;
+        x = (x << 7) | (b & 0x7f);
+        if (b & 0x80) break;
+    }
+    *out = x;
+    return 0;
+}
+
+/* a count of entries that take at least min_bytes each in what is left */
+static int read_count(struct reader *r, size_t min_bytes, size_t *n) {
+    if (read_size(r, n) != 0) return -1;
+    return *n > (size_t)(r->end - r->p) / min_bytes ? -1 : 0;
+}
+
+static int skip(struct reader *r, size_t n) {
+    if ((size_t)(r->end - r->p) < n) return -1;
+    r->p += n;
+    return 0;
+}
+
+static int add_string(struct reader *r, uint32_t proto, int kind) {
+    size_t n;
+    if (read_size(r, &n) != 0) return -1;
+    if (n == 0) return 0; /* no string: a nested prototype's source, or a stripped name */
+    n--;
+    if ((size_t)(r->end - r->p) < n || n > UINT32_MAX) return -1;
+    struct heap_chunk *c = r->c;
+    if (c->ns == c->scap) {
+        size_t cap = c->scap ? c->scap * 2 : 64;
+        struct heap_chunk_str *s = realloc(c->strs, cap * sizeof *s);
+        if (s == NULL) return -1;
+        c->strs = s;
+        c->scap = cap;
+    }
+    c->strs[c->ns++] = (struct heap_chunk_str){(uint32_t)(r->p - c->buf), (uint32_t)n, proto, (uint8_t)kind};
+    r->p += n;
+    return 0;
+}
+
+static uint64_t hash_bytes(const unsigned char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static int read_proto(struct reader *r) {
+    struct heap_chunk *c = r->c;
+    if (++r->depth > 200) return -1; /* the parser's own limit is LUAI_MAXCCALLS */
+    if (c->np == c->pcap) {
+        size_t cap = c->pcap ? c->pcap * 2 : 16;
+        struct heap_chunk_proto *q = realloc(c->protos, cap * sizeof *q);
+        if (q == NULL) return -1;
+        c->protos = q;
+        c->pcap = cap;
+    }
+    uint32_t me = (uint32_t)c->np++;
+    if (add_string(r, me, HEAP_CHUNK_SOURCE) != 0) return -1;
+    const unsigned char *start = r->p;
+    size_t line, lastline, n;
+    if (read_size(r, &line) != 0 || read_size(r, &lastline) != 0 || skip(r, 3) != 0) return -1;
+    uint64_t bytes = SZ_PROTO;
+    if (read_count(r, SZ_INSTRUCTION, &n) != 0 || skip(r, n * SZ_INSTRUCTION) != 0) return -1; /* code */
+    bytes += n * SZ_INSTRUCTION;
+    if (read_count(r, 1, &n) != 0) return -1; /* constants */
+    bytes += n * SZ_TVALUE;
+    for (size_t i = 0; i < n; i++) {
+        if (r->p == r->end) return -1;
+        int tag = *r->p++;
+        if (tag == K_INT || tag == K_FLT) {
+            if (skip(r, 8) != 0) return -1;
+        } else if (tag == K_SHRSTR || tag == K_LNGSTR) {
+            if (add_string(r, me, HEAP_CHUNK_CONSTANT) != 0) return -1;
+        } else if (tag != K_NIL && tag != K_FALSE && tag != K_TRUE) {
+            return -1;
+        }
+    }
+    if (read_count(r, 3, &n) != 0 || skip(r, n * 3) != 0) return -1; /* upvalues */
+    bytes += n * SZ_UPVALDESC;
+    if (read_count(r, 1, &n) != 0) return -1; /* nested prototypes */
+    bytes += n * sizeof(void *);
+    for (size_t i = 0; i < n; i++)
+        if (read_proto(r) != 0) return -1;
+    if (read_count(r, 1, &n) != 0 || skip(r, n) != 0) return -1; /* lineinfo */
+    bytes += n;
+    if (read_count(r, 2, &n) != 0) return -1; /* abslineinfo */
+    bytes += n * SZ_ABSLINEINFO;
+    for (size_t i = 0; i < 2 * n; i++)
+        if (read_size(r, &line) != 0) return -1;
+    if (read_count(r, 3, &n) != 0) return -1; /* local variables */
+    bytes += n * SZ_LOCVAR;
+    for (size_t i = 0; i < n; i++)
+        if (add_string(r, me, HEAP_CHUNK_LOCAL) != 0 || read_size(r, &line) != 0 || read_size(r, &line) != 0)
+            return -1;
+    if (read_count(r, 1, &n) != 0) return -1; /* upvalue names */
+    for (size_t i = 0; i < n; i++)
+        if (add_string(r, me, HEAP_CHUNK_UPVALUE) != 0) return -1;
+    c->protos[me].bytes = bytes;
+    c->protos[me].shape = hash_bytes(start, (size_t)(r->p - start));
+    c->protos[me].end = (uint32_t)c->np;
+    r->depth--;
+    return 0;
+}
+
+int heap_chunk_read(struct heap_chunk *c, const void *buf, size_t len) {
+    c->buf = buf;
+    c->len = len;
+    c->np = c->ns = 0;
+    struct reader r = {c, buf, (const unsigned char *)buf + len, 0};
+    if (len < sizeof chunk_header + 16 + 1 || memcmp(buf, chunk_header, sizeof chunk_header) != 0) return -1;
+    r.p += sizeof chunk_header + 16 + 1; /* LUAC_INT, LUAC_NUM, the main function's upvalue count */
+    if (read_proto(&r) != 0 || r.p != r.end) return -1;
+    return 0;
+}
+
+void heap_chunk_free(struct heap_chunk *c) {
+    free(c->protos);
+    free(c->strs);
+    memset(c, 0, sizeof *c);
+}

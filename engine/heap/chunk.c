@@ -56,6 +56,17 @@ static int skip(struct reader *r, size_t n) {
     return 0;
 }
 
+/* Room for one more element in *arr, which holds n of *cap. */
+static int grow(void *arr, size_t *cap, size_t n, size_t size) {
+    if (n < *cap) return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *q = realloc(*(void **)arr, c * size);
+    if (q == NULL) return -1;
+    *(void **)arr = q;
+    *cap = c;
+    return 0;
+}
+
 static int add_string(struct reader *r, uint32_t proto, int kind) {
     size_t n;
     if (read_size(r, &n) != 0) return -1;
@@ -63,13 +74,7 @@ static int add_string(struct reader *r, uint32_t proto, int kind) {
     n--;
     if ((size_t)(r->end - r->p) < n || n > UINT32_MAX) return -1;
     struct heap_chunk *c = r->c;
-    if (c->ns == c->scap) {
-        size_t cap = c->scap ? c->scap * 2 : 64;
-        struct heap_chunk_str *s = realloc(c->strs, cap * sizeof *s);
-        if (s == NULL) return -1;
-        c->strs = s;
-        c->scap = cap;
-    }
+    if (grow(&c->strs, &c->scap, c->ns, sizeof *c->strs) != 0) return -1;
     c->strs[c->ns++] = (struct heap_chunk_str){(uint32_t)(r->p - c->buf), (uint32_t)n, proto, (uint8_t)kind};
     r->p += n;
     return 0;
@@ -84,13 +89,7 @@ static uint64_t hash_bytes(const unsigned char *p, size_t n) {
 static int read_proto(struct reader *r) {
     struct heap_chunk *c = r->c;
     if (++r->depth > 200) return -1; /* the parser's own limit is LUAI_MAXCCALLS */
-    if (c->np == c->pcap) {
-        size_t cap = c->pcap ? c->pcap * 2 : 16;
-        struct heap_chunk_proto *q = realloc(c->protos, cap * sizeof *q);
-        if (q == NULL) return -1;
-        c->protos = q;
-        c->pcap = cap;
-    }
+    if (grow(&c->protos, &c->pcap, c->np, sizeof *c->protos) != 0) return -1;
     uint32_t me = (uint32_t)c->np++;
     if (add_string(r, me, HEAP_CHUNK_SOURCE) != 0) return -1;
     const unsigned char *start = r->p;
@@ -144,7 +143,7 @@ int heap_chunk_read(struct heap_chunk *c, const void *buf, size_t len) {
     c->len = len;
     c->np = c->ns = 0;
     struct reader r = {c, buf, (const unsigned char *)buf + len, 0};
-    if (len < sizeof chunk_header + 16 + 1 || memcmp(buf, chunk_header, sizeof chunk_header) != 0) return -1;
+    if (len < sizeof chunk_header + 16 + 1 || len > UINT32_MAX || memcmp(buf, chunk_header, sizeof chunk_header) != 0) return -1;
     r.p += sizeof chunk_header + 16 + 1; /* LUAC_INT, LUAC_NUM, the main function's upvalue count */
     if (read_proto(&r) != 0 || r.p != r.end) return -1;
     return 0;

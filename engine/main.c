@@ -13,6 +13,7 @@
 #include "guard/guard.h"
 #include "heap/heap.h"
 #include "http/http.h"
+#include "insp/insp.h"
 #include "log/log.h"
 #include "loop/loop.h"
 #include "mem/mem.h"
@@ -41,6 +42,10 @@ static const char usage[] =
     "Every option and environment variable of serve is listed by `proflab serve --help`.\n";
 
 static const char *env_get(const char *name) { return getenv(name); }
+
+static int addr_is_loopback(const char *host) {
+    return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+}
 
 static int serve(int argc, char **argv) {
     struct conf conf;
@@ -85,6 +90,16 @@ static int serve(int argc, char **argv) {
     log_kv_str("artifacts", art_dir());
     log_end();
     if (conf.lab_enable && conf.lab_token == NULL) log_msg(LOG_WARN, "LAB_ENABLE is true but LAB_TOKEN is empty: the lab stays disabled");
+    if (conf.inspect_enabled && (!guard.enabled || guard.refuse_prod)) {
+        fprintf(stderr, "proflab serve: --inspect runs any Lua code a client sends: it needs the lab enabled "
+                        "(LAB_ENABLE=true, LAB_TOKEN) and, in production, LAB_ALLOW_PROD=true\n");
+        return 2;
+    }
+    if (conf.inspect_enabled && !conf.inspect_remote && !addr_is_loopback(conf.inspect_listen.host)) {
+        fprintf(stderr, "proflab serve: --inspect %s is not a loopback address; set LAB_INSPECT_REMOTE=true to "
+                        "let anyone who reaches it run code in the engine\n", conf.inspect_listen.host[0] ? conf.inspect_listen.host : "(all interfaces)");
+        return 2;
+    }
 
     if (loop_init() != 0) {
         log_msg(LOG_ERROR, "cannot create the event loop");
@@ -109,7 +124,15 @@ static int serve(int argc, char **argv) {
         met_registry_free();
         return 1;
     }
+    if (conf.inspect_enabled && insp_start(&conf, &rt, rerr, sizeof rerr) != 0) {
+        log_msg(LOG_ERROR, "%s", rerr);
+        met_serve_stop();
+        rt_close(&rt);
+        met_registry_free();
+        return 1;
+    }
     int code = http_run();
+    insp_stop();
     met_serve_stop();
     rt_close(&rt);
     met_registry_free();

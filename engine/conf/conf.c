@@ -26,6 +26,9 @@ const char conf_serve_usage[] =
     "                          (default $XDG_STATE_HOME/proflab, else /tmp/proflab-UID)\n"
     "  --admin-listen HOST:PORT  also serve GET /api/metrics from a thread of its own, readable\n"
     "                          while the event loop is blocked (default: off)\n"
+    "  --inspect HOST:PORT     attach Chrome DevTools (chrome://inspect) on this address, e.g.\n"
+    "                          127.0.0.1:9229 (default: off). It runs any Lua it is sent: it needs\n"
+    "                          the lab enabled, and a loopback address unless LAB_INSPECT_REMOTE=true\n"
     "  -h, --help              this text\n"
     "\n"
     "environment:\n"
@@ -42,7 +45,9 @@ const char conf_serve_usage[] =
     "  LAB_SHUTDOWN_GRACE_MS how long SIGTERM/SIGINT wait for requests in flight (default 5000)\n"
     "  LAB_ARTIFACTS_MAX_MB  retention budget of the artifact folder in MiB (default 1024); the\n"
     "                        oldest artifacts are removed first\n"
-    "  LAB_PUBLIC_URL        base of signed download links (default: the request's scheme and Host)\n";
+    "  LAB_PUBLIC_URL        base of signed download links (default: the request's scheme and Host)\n"
+    "  LAB_INSPECT_REMOTE    true lets --inspect listen on a non-loopback address (anyone who\n"
+    "                        reaches it runs code in the engine)\n";
 
 int conf_parse_uint(const char *s, unsigned long long min, unsigned long long max, unsigned long long *out) {
     if (s == NULL || *s == '\0') return -1;
@@ -157,6 +162,7 @@ int conf_from_env(struct conf *c, conf_getenv_fn get, const char *default_scenar
     const char *tok = get("LAB_TOKEN");
     c->lab_token = tok != NULL && *tok != '\0' ? tok : NULL;
     c->allow_prod = conf_parse_bool(get("LAB_ALLOW_PROD")) == 1;
+    c->inspect_remote = conf_parse_bool(get("LAB_INSPECT_REMOTE")) == 1;
     c->app_env = get("APP_ENV");
     c->node_env = get("NODE_ENV");
     c->production = (c->app_env != NULL && strcmp(c->app_env, "production") == 0) ||
@@ -195,7 +201,7 @@ int conf_parse_serve(struct conf *c, int argc, char **argv, char *err) {
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(a, "--listen") == 0 || strcmp(a, "--tls-listen") == 0 || strcmp(a, "--tls-cert") == 0 ||
                     strcmp(a, "--tls-key") == 0 || strcmp(a, "--scenarios") == 0 || strcmp(a, "--artifacts") == 0 ||
-                    strcmp(a, "--admin-listen") == 0;
+                    strcmp(a, "--admin-listen") == 0 || strcmp(a, "--inspect") == 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return 1;
         if (takes && val == NULL) {
             snprintf(err, CONF_ERR_MAX, "%s needs a value", a);
@@ -208,12 +214,14 @@ int conf_parse_serve(struct conf *c, int argc, char **argv, char *err) {
                 return -1;
             }
             if (tls) c->tls_enabled = 1;
-        } else if (strcmp(a, "--admin-listen") == 0) {
-            if (conf_parse_addr(&c->admin_listen, val) != 0) {
+        } else if (strcmp(a, "--admin-listen") == 0 || strcmp(a, "--inspect") == 0) {
+            int admin = a[2] == 'a';
+            if (conf_parse_addr(admin ? &c->admin_listen : &c->inspect_listen, val) != 0) {
                 snprintf(err, CONF_ERR_MAX, "%s wants HOST:PORT, got '%.80s'", a, val);
                 return -1;
             }
-            c->admin_enabled = 1;
+            if (admin) c->admin_enabled = 1;
+            else c->inspect_enabled = 1;
         } else if (strcmp(a, "--tls-cert") == 0) {
             c->tls_cert = val;
         } else if (strcmp(a, "--tls-key") == 0) {

@@ -23,6 +23,9 @@ struct conf {
     const char *artifacts_dir;
     int admin_enabled;              /* --admin-listen: /api/metrics from a thread of its own */
     struct conf_addr admin_listen;
+    int inspect_enabled;            /* --inspect: the DevTools protocol over a WebSocket */
+    struct conf_addr inspect_listen;
+    int inspect_remote;             /* LAB_INSPECT_REMOTE: --inspect may bind a non-loopback address */
     unsigned blocked_threshold_ms;  /* LAB_BLOCKED_THRESHOLD_MS: the loop watchdog's threshold */
 
     /* the guard: LAB_ENABLE, LAB_TOKEN, APP_ENV/NODE_ENV, LAB_ALLOW_PROD */

@@ -1,0 +1,72 @@
+/* insp: the inspector. Chrome DevTools (chrome://inspect) and any Chrome DevTools Protocol
+ * client attach over a WebSocket and see the Lua state as a runtime: its scripts, the Console,
+ * CPU profiles and heap snapshots. A thread owns the socket (discovery over HTTP, frames through
+ * wslay); every method runs on the loop thread, between two passes of the loop. */
+#ifndef PROFLAB_INSP_H
+#define PROFLAB_INSP_H
+
+#include <stddef.h>
+
+struct conf;
+struct rt;
+
+/* Starts the inspector's thread on conf->inspect_addr. 0, or -1 with err. */
+int insp_start(const struct conf *conf, struct rt *rt, char *err, size_t errlen);
+/* Closes the session and stops the thread (before rt_close). */
+void insp_stop(void);
+
+/* head.c: an HTTP/1.1 request head, up to and including its empty line. */
+#define INSP_HEAD_MAX 8192
+struct insp_head {
+    char method[16];
+    char target[512];
+    char host[256];
+    char ws_key[32];
+    int websocket; /* Upgrade: websocket with Connection: upgrade (then version 13 and a key) */
+};
+/* 0, or -1 for a head that is not well formed. */
+int insp_head_parse(const char *buf, size_t len, struct insp_head *h);
+/* 1 when Host is an IP literal or localhost (with or without a port). */
+int insp_host_allowed(const char *host);
+
+/* wire.c, for the loop side: one CDP message (a JSON text) to the client; dropped when no
+ * client is attached. Waits while more than INSP_OUT_MAX bytes are queued, so a heap snapshot
+ * streams at the socket's pace. 0, or -1 (no session, or out of memory). */
+#define INSP_OUT_MAX (8u << 20)
+int insp_send(const char *json, size_t len);
+
+/* wire.c, on the loop thread: runs the messages that arrived. wait_ms < 0 waits for one (a
+ * paused debugger), 0 does not wait. Returns how many ran. */
+int insp_pump(int wait_ms);
+
+/* cdp.c, on the loop thread: a session began or ended; a message arrived. */
+void cdp_attach(struct rt *rt);
+void cdp_detach(void);
+void cdp_message(const char *json, size_t len);
+
+/* msg.c: an inbound message. 0 when it has an integer id, a method and object (or no) params;
+ * -1 otherwise (has_id tells whether it can be answered). Free it in both cases. */
+struct cdp_msg {
+    long long id;
+    int has_id;
+    const char *method;
+    void *params, *root;
+};
+int cdp_msg_parse(const char *text, size_t len, struct cdp_msg *m);
+void cdp_msg_free(struct cdp_msg *m);
+/* A parameter: the string (NULL when absent or not a string); 1 when true; 0 with the integer. */
+const char *cdp_param_str(const struct cdp_msg *m, const char *name);
+int cdp_param_true(const struct cdp_msg *m, const char *name);
+int cdp_param_int(const struct cdp_msg *m, const char *name, long long *out);
+
+/* remote.c: Lua values as RemoteObjects, on the loop thread. */
+struct jbuf;
+typedef struct lua_State lua_State;
+void remote_object(lua_State *L, int idx, struct jbuf *b);
+/* Pushes the object of an objectId; 0 (nothing pushed) when the id is unknown or released. */
+int remote_lookup(lua_State *L, const char *object_id);
+/* Pops the value on top and writes its properties as a JSON array of PropertyDescriptors. */
+void remote_properties(lua_State *L, struct jbuf *b);
+void remote_release_all(lua_State *L);
+
+#endif

@@ -1,0 +1,45 @@
+/* msg.c: an inbound CDP message read with jansson: {"id": integer, "method": string,
+ * "params": object}, with typed access to the parameters. */
+#include <jansson.h>
+#include <string.h>
+
+#include "insp.h"
+
+int cdp_msg_parse(const char *text, size_t len, struct cdp_msg *m) {
+    memset(m, 0, sizeof *m);
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) return -1;
+    m->root = root;
+    json_t *id = json_object_get(root, "id");
+    if (json_is_integer(id)) {
+        m->has_id = 1;
+        m->id = json_integer_value(id);
+    }
+    m->method = json_string_value(json_object_get(root, "method"));
+    json_t *params = json_object_get(root, "params");
+    m->params = params;
+    if (!json_is_object(root) || !m->has_id || m->method == NULL || (params != NULL && !json_is_object(params)))
+        return -1;
+    return 0;
+}
+
+void cdp_msg_free(struct cdp_msg *m) {
+    json_decref(m->root);
+    memset(m, 0, sizeof *m);
+}
+
+const char *cdp_param_str(const struct cdp_msg *m, const char *name) {
+    return json_string_value(json_object_get(m->params, name));
+}
+
+int cdp_param_true(const struct cdp_msg *m, const char *name) {
+    return json_is_true(json_object_get(m->params, name));
+}
+
+int cdp_param_int(const struct cdp_msg *m, const char *name, long long *out) {
+    json_t *v = json_object_get(m->params, name);
+    if (!json_is_integer(v)) return -1;
+    *out = json_integer_value(v);
+    return 0;
+}

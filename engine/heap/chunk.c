@@ -94,7 +94,8 @@ static int read_proto(struct reader *r) {
     if (add_string(r, me, HEAP_CHUNK_SOURCE) != 0) return -1;
     const unsigned char *start = r->p;
     size_t line, lastline, n;
-    if (read_size(r, &line) != 0 || read_size(r, &lastline) != 0 || skip(r, 3) != 0) return -1;
+    if (read_size(r, &line) != 0 || read_size(r, &lastline) != 0 || skip(r, 3) != 0 || line > INT32_MAX) return -1;
+    c->protos[me].linedefined = (int32_t)line;
     uint64_t bytes = SZ_PROTO;
     if (read_count(r, SZ_INSTRUCTION, &n) != 0 || skip(r, n * SZ_INSTRUCTION) != 0) return -1; /* code */
     bytes += n * SZ_INSTRUCTION;
@@ -117,12 +118,21 @@ static int read_proto(struct reader *r) {
     bytes += n * sizeof(void *);
     for (size_t i = 0; i < n; i++)
         if (read_proto(r) != 0) return -1;
-    if (read_count(r, 1, &n) != 0 || skip(r, n) != 0) return -1; /* lineinfo */
+    if (read_count(r, 1, &n) != 0) return -1; /* lineinfo */
+    c->protos[me].lineinfo = (uint32_t)(r->p - c->buf);
+    c->protos[me].nlineinfo = (uint32_t)n;
+    if (skip(r, n) != 0) return -1;
     bytes += n;
     if (read_count(r, 2, &n) != 0) return -1; /* abslineinfo */
     bytes += n * SZ_ABSLINEINFO;
-    for (size_t i = 0; i < 2 * n; i++)
-        if (read_size(r, &line) != 0) return -1;
+    c->protos[me].abs = (uint32_t)c->nabs;
+    c->protos[me].nabs = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        size_t pc;
+        if (read_size(r, &pc) != 0 || read_size(r, &line) != 0 || pc > INT32_MAX || line > INT32_MAX) return -1;
+        if (grow(&c->abslines, &c->abscap, c->nabs, sizeof *c->abslines) != 0) return -1;
+        c->abslines[c->nabs++] = (struct heap_chunk_absline){(int32_t)pc, (int32_t)line};
+    }
     if (read_count(r, 3, &n) != 0) return -1; /* local variables */
     bytes += n * SZ_LOCVAR;
     for (size_t i = 0; i < n; i++)
@@ -141,7 +151,7 @@ static int read_proto(struct reader *r) {
 int heap_chunk_read(struct heap_chunk *c, const void *buf, size_t len) {
     c->buf = buf;
     c->len = len;
-    c->np = c->ns = 0;
+    c->np = c->ns = c->nabs = 0;
     struct reader r = {c, buf, (const unsigned char *)buf + len, 0};
     if (len < sizeof chunk_header + 16 + 1 || len > UINT32_MAX || memcmp(buf, chunk_header, sizeof chunk_header) != 0) return -1;
     r.p += sizeof chunk_header + 16 + 1; /* LUAC_INT, LUAC_NUM, the main function's upvalue count */
@@ -149,8 +159,23 @@ int heap_chunk_read(struct heap_chunk *c, const void *buf, size_t len) {
     return 0;
 }
 
+/* As luaG_getfuncline (ldebug.c) finds them: deltas from linedefined, reset by the absolute
+ * entries (one per 128 instructions at most, or where a delta does not fit a byte). */
+void heap_chunk_lines(const struct heap_chunk *c, size_t i, void (*fn)(void *ud, int line), void *ud) {
+    const struct heap_chunk_proto *p = &c->protos[i];
+    const signed char *delta = (const signed char *)c->buf + p->lineinfo;
+    const struct heap_chunk_absline *abs = c->abslines + p->abs, *abs_end = abs + p->nabs;
+    long line = p->linedefined;
+    for (uint32_t pc = 0; pc < p->nlineinfo; pc++) {
+        if (abs < abs_end && abs->pc == (int32_t)pc) line = (abs++)->line;
+        else line += delta[pc];
+        fn(ud, (int)line);
+    }
+}
+
 void heap_chunk_free(struct heap_chunk *c) {
     free(c->protos);
     free(c->strs);
+    free(c->abslines);
     memset(c, 0, sizeof *c);
 }

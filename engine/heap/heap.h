@@ -85,6 +85,12 @@ enum { HEAP_CHUNK_SOURCE, HEAP_CHUNK_CONSTANT, HEAP_CHUNK_LOCAL, HEAP_CHUNK_UPVA
 struct heap_chunk_proto {
     uint64_t bytes, shape;
     uint32_t end;
+    int32_t linedefined;
+    uint32_t lineinfo, nlineinfo; /* offset in buf of its line deltas, one per instruction */
+    uint32_t abs, nabs;           /* its entries in the chunk's abslines */
+};
+struct heap_chunk_absline {
+    int32_t pc, line;
 };
 struct heap_chunk_str {
     uint32_t off, len, proto;
@@ -97,10 +103,14 @@ struct heap_chunk {
     size_t np, pcap;
     struct heap_chunk_str *strs;
     size_t ns, scap;
+    struct heap_chunk_absline *abslines;
+    size_t nabs, abscap;
 };
 /* 0, or -1 for a chunk this build cannot read (another version or layout, or cut short). */
 int heap_chunk_read(struct heap_chunk *c, const void *buf, size_t len);
 void heap_chunk_free(struct heap_chunk *c);
+/* Calls fn with the line of every instruction of prototype i, in order (lines repeat). */
+void heap_chunk_lines(const struct heap_chunk *c, size_t i, void (*fn)(void *ud, int line), void *ud);
 
 /* Streams the document; *bytes is what the sink received. 0, or -1 when the sink failed. */
 int heap_write(const struct stab *names, const struct node *nodes, size_t nn, const struct edge *edges, size_t ne,

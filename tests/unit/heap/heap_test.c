@@ -221,6 +221,16 @@ static void test_sizes_match_the_allocator(void **state) {
     lua_close(L);
 }
 
+struct lines {
+    int v[64];
+    int n;
+};
+
+static void collect_line(void *ud, int line) {
+    struct lines *l = ud;
+    if (l->n < 64) l->v[l->n++] = line;
+}
+
 static int to_buf(lua_State *L, const void *p, size_t n, void *ud) {
     (void)L;
     return to_mem(ud, p, n);
@@ -253,6 +263,17 @@ static void test_chunk_reader(void **state) {
     assert_int_equal(c.protos[1].bytes, 128 + 22 * 4 + 3 * 16 + 16 + 22 + 8 * 16);
     assert_int_equal(c.protos[0].end, 2);
     assert_int_equal(c.protos[1].end, 2);
+    /* lines per instruction, as luac5.4 -l lists them */
+    struct lines l = {{0}, 0};
+    heap_chunk_lines(&c, 0, collect_line, &l);
+    static const int main_lines[] = {1, 1, 7, 8, 8};
+    assert_int_equal(l.n, 5);
+    assert_memory_equal(l.v, main_lines, sizeof main_lines);
+    l.n = 0;
+    heap_chunk_lines(&c, 1, collect_line, &l);
+    static const int f_lines[] = {3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 7};
+    assert_int_equal(l.n, 22);
+    assert_memory_equal(l.v, f_lines, sizeof f_lines);
     static const struct {
         int kind;
         uint32_t proto;
@@ -298,6 +319,56 @@ static void test_chunk_reader(void **state) {
         }
     assert_int_equal(heap_chunk_read(&c, m.p, m.n), 0);
     assert_true(c.protos[1].shape == shape);
+    heap_chunk_free(&c);
+    free(m.p);
+    lua_close(L);
+}
+
+static void mark_line(void *ud, int line) {
+    lua_State *L = ud;
+    lua_pushboolean(L, 1);
+    lua_rawseti(L, -2, line);
+}
+
+/* Lines past 128 instructions and across a gap over 127 lines come from absolute entries: the
+ * lines read from the dump are the ones debug.getinfo(f, "L") reports. */
+static void test_chunk_lines_match_activelines(void **state) {
+    (void)state;
+    lua_State *L = new_state();
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "local x = 0\n");
+    for (int i = 0; i < 300; i++) luaL_addstring(&b, "x = x + 1\n");
+    for (int i = 0; i < 200; i++) luaL_addstring(&b, "\n");
+    luaL_addstring(&b, "x = x * 2\nreturn x\n");
+    luaL_pushresult(&b);
+    size_t n;
+    const char *code = lua_tolstring(L, -1, &n);
+    assert_int_equal(luaL_loadbuffer(L, code, n, "=lines"), LUA_OK);
+    struct membuf m = {NULL, 0, 0, -1};
+    assert_int_equal(lua_dump(L, to_buf, &m, 0), 0);
+    struct heap_chunk c;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(heap_chunk_read(&c, m.p, m.n), 0);
+    assert_true(c.nabs >= 3);
+    lua_newtable(L);
+    heap_chunk_lines(&c, 0, mark_line, L);
+    int mine = lua_gettop(L);
+    lua_pushvalue(L, -2);
+    lua_Debug ar;
+    lua_getinfo(L, ">L", &ar);
+    int theirs = lua_gettop(L);
+    for (int pass = 0; pass < 2; pass++) { /* each set holds the other */
+        int a = pass ? theirs : mine, o = pass ? mine : theirs, count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, a) != 0) {
+            lua_pop(L, 1);
+            assert_int_equal(lua_rawgeti(L, o, lua_tointeger(L, -1)), LUA_TBOOLEAN);
+            lua_pop(L, 1);
+            count++;
+        }
+        assert_int_equal(count, 303);
+    }
     heap_chunk_free(&c);
     free(m.p);
     lua_close(L);
@@ -456,6 +527,7 @@ int main(void) {
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_sizes_match_the_allocator),
         cmocka_unit_test(test_chunk_reader),
+        cmocka_unit_test(test_chunk_lines_match_activelines),
         cmocka_unit_test(test_code_heaps_match_the_allocator),
         cmocka_unit_test(test_sink_failure),
         cmocka_unit_test(test_lua_heap_ceiling),

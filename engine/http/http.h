@@ -15,6 +15,8 @@ int http_start(const struct conf *conf, struct rt *rt, const struct guard *guard
 /* Serves until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish within
  * conf->shutdown_grace_ms and releases everything. Returns the process exit code. */
 int http_run(void);
+/* 1 once SIGTERM or SIGINT arrived: a paused debugger lets go so the engine can stop. */
+int http_stop_requested(void);
 
 /* tls.c */
 /* A server context (TLS 1.2+, HTTP/2 and HTTP/1.1 by ALPN) from PEM files, or with a key and

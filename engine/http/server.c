@@ -35,6 +35,8 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
 
+int http_stop_requested(void) { return stop_signal != 0; }
+
 static void on_accept(h2o_socket_t *listener, const char *err) {
     if (err != NULL) return;
     struct listener *l = listener->data;

@@ -34,14 +34,14 @@ static void send_buf(struct jbuf *b) {
     jbuf_free(b);
 }
 
-static void reply_raw(long long id, const char *result) {
+void cdp_reply_raw(long long id, const char *result) {
     struct jbuf b;
     jbuf_init(&b);
     jbuf_printf(&b, "{\"id\":%lld,\"result\":%s}", id, result);
     send_buf(&b);
 }
 
-static void reply_error(long long id, int code, const char *message) {
+void cdp_reply_error(long long id, int code, const char *message) {
     struct jbuf b;
     jbuf_init(&b);
     jbuf_printf(&b, "{\"id\":%lld,\"error\":{\"code\":%d,\"message\":", id, code);
@@ -51,10 +51,10 @@ static void reply_error(long long id, int code, const char *message) {
 }
 
 /* {"id": id, "result": <b's text>}: b holds the result object. */
-static void reply_buf(long long id, struct jbuf *result) {
+void cdp_reply_buf(long long id, struct jbuf *result) {
     if (result->oom) {
         jbuf_free(result);
-        reply_error(id, -32000, "out of memory");
+        cdp_reply_error(id, -32000, "out of memory");
         return;
     }
     struct jbuf b;
@@ -66,7 +66,7 @@ static void reply_buf(long long id, struct jbuf *result) {
     send_buf(&b);
 }
 
-static void event_raw(const char *method, const char *params) {
+void cdp_event_raw(const char *method, const char *params) {
     struct jbuf b;
     jbuf_init(&b);
     jbuf_printf(&b, "{\"method\":\"%s\",\"params\":%s}", method, params);
@@ -132,7 +132,7 @@ static void announce_scripts(void) {
                     "\"hash\":\"%s\",\"isLiveEdit\":false,\"sourceMapURL\":\"\",\"hasSourceURL\":false,"
                     "\"isModule\":false,\"length\":%zu,\"scriptLanguage\":\"JavaScript\"}",
                     lines, last_col, hash, len);
-        if (!b.oom) event_raw("Debugger.scriptParsed", b.p);
+        if (!b.oom) cdp_event_raw("Debugger.scriptParsed", b.p);
         jbuf_free(&b);
     }
 }
@@ -158,7 +158,7 @@ static void get_script_source(long long id, const struct cdp_msg *m) {
     size_t len;
     char *src = s ? read_source(s->path, &len) : NULL;
     if (src == NULL) {
-        reply_error(id, -32000, s ? "cannot read the script's file" : "no script with this scriptId");
+        cdp_reply_error(id, -32000, s ? "cannot read the script's file" : "no script with this scriptId");
         return;
     }
     struct jbuf r;
@@ -167,7 +167,7 @@ static void get_script_source(long long id, const struct cdp_msg *m) {
     json_string(&r, src, len);
     jbuf_puts(&r, "}");
     free(src);
-    reply_buf(id, &r);
+    cdp_reply_buf(id, &r);
 }
 
 /* Runtime */
@@ -205,57 +205,82 @@ static int traceback(lua_State *L) {
     return 1;
 }
 
-static void evaluate(long long id, const struct cdp_msg *m) {
+/* Runs expr on a fresh thread (hooks off: a breakpoint does not stop the Console) and answers
+ * with its first value. frame >= 0: in that paused frame's scope (locals, upvalues, globals). */
+void cdp_evaluate(long long id, const struct cdp_msg *m, int frame) {
     if (cdp_param_true(m, "throwOnSideEffect")) {
         /* the Console's eager preview: Lua code cannot be proven free of side effects */
-        reply_error(id, -32000, "proflab evaluates Lua only when asked (no side-effect-free preview)");
+        cdp_reply_error(id, -32000, "proflab evaluates Lua only when asked (no side-effect-free preview)");
         return;
     }
     const char *expr = cdp_param_str(m, "expression");
     if (expr == NULL) {
-        reply_error(id, -32602, "expression must be a string");
+        cdp_reply_error(id, -32602, "expression must be a string");
         return;
     }
     lua_State *L = cdp.rt->L;
     int top = lua_gettop(L);
-    if (!lua_checkstack(L, 8)) {
-        reply_error(id, -32000, "Lua stack overflow");
+    if (!lua_checkstack(L, 4)) {
+        cdp_reply_error(id, -32000, "Lua stack overflow");
         return;
+    }
+    lua_State *T = lua_newthread(L); /* anchored on L's stack until the end */
+    if (!lua_checkstack(T, 8)) {
+        lua_settop(L, top);
+        cdp_reply_error(id, -32000, "Lua stack overflow");
+        return;
+    }
+    lua_pushcfunction(T, traceback);
+    int st = compile(T, expr, strlen(expr));
+    if (st == LUA_OK && frame >= 0 && dbg_push_env(T, frame) == 0 && lua_setupvalue(T, -2, 1) == NULL)
+        lua_pop(T, 1);
+    if (st == LUA_OK) {
+        dbg_evaluating(1);
+        lua_State *prev = hook_enter(T);
+        st = lua_pcall(T, 0, 1, 1);
+        hook_leave(prev);
+        dbg_evaluating(0);
     }
     struct jbuf r;
     jbuf_init(&r);
-    lua_pushcfunction(L, traceback);
-    int st = compile(L, expr, strlen(expr));
-    if (st == LUA_OK) {
-        lua_State *prev = hook_enter(L);
-        st = lua_pcall(L, 0, 1, top + 1);
-        hook_leave(prev);
-    }
     jbuf_puts(&r, "{\"result\":");
     if (st == LUA_OK) {
-        remote_object(L, -1, &r);
+        remote_object(T, -1, &r);
     } else {
         jbuf_puts(&r, "{\"type\":\"string\",\"value\":");
         size_t n;
-        const char *text = lua_tolstring(L, -1, &n);
+        const char *text = lua_tolstring(T, -1, &n);
         json_string(&r, text ? text : "", text ? n : 0);
         jbuf_puts(&r, "}");
-        exception_details(&r, L, -1);
+        exception_details(&r, T, -1);
     }
     jbuf_puts(&r, "}");
     lua_settop(L, top);
-    reply_buf(id, &r);
+    cdp_reply_buf(id, &r);
 }
 
 static void get_properties(long long id, const struct cdp_msg *m) {
     const char *oid = cdp_param_str(m, "objectId");
     lua_State *L = cdp.rt->L;
     if (cdp_param_true(m, "accessorPropertiesOnly")) { /* Lua has no accessors */
-        reply_raw(id, "{\"result\":[]}");
+        cdp_reply_raw(id, "{\"result\":[]}");
+        return;
+    }
+    if (oid != NULL && strncmp(oid, "scope:", 6) == 0) {
+        struct jbuf r;
+        jbuf_init(&r);
+        jbuf_puts(&r, "{\"result\":");
+        if (dbg_scope_properties(oid, &r) != 0) {
+            jbuf_free(&r);
+            cdp_reply_error(id, -32000, "no such scope: the debugger is not paused there any more");
+            return;
+        }
+        jbuf_puts(&r, "}");
+        cdp_reply_buf(id, &r);
         return;
     }
     if (oid == NULL || !lua_checkstack(L, 16) || !remote_lookup(L, oid)) {
-        reply_error(id, -32000, "no object with this objectId (released, or from another session)");
+        cdp_reply_error(id, -32000, "no object with this objectId (released, or from another session)");
         return;
     }
     struct jbuf r;
@@ -263,7 +288,7 @@ static void get_properties(long long id, const struct cdp_msg *m) {
     jbuf_puts(&r, "{\"result\":");
     remote_properties(L, &r);
     jbuf_puts(&r, "}");
-    reply_buf(id, &r);
+    cdp_reply_buf(id, &r);
 }
 
 /* Profiler */
@@ -277,26 +302,26 @@ static int jbuf_sink(void *ud, const char *s, size_t n) {
 static void profiler_start(long long id) {
     char err[256];
     if (prof_running()) {
-        reply_error(id, -32000, "a CPU profile is being recorded already (the cpu-profile scenario)");
+        cdp_reply_error(id, -32000, "a CPU profile is being recorded already (the cpu-profile scenario)");
         return;
     }
     if (prof_start(cdp.rt->L, cdp.interval_us, err, sizeof err) != 0) {
-        reply_error(id, -32000, err);
+        cdp_reply_error(id, -32000, err);
         return;
     }
     cdp.profiling = 1;
-    reply_raw(id, "{}");
+    cdp_reply_raw(id, "{}");
 }
 
 static void profiler_stop(long long id) {
     if (!cdp.profiling) {
-        reply_error(id, -32000, "no CPU profile was started by this session");
+        cdp_reply_error(id, -32000, "no CPU profile was started by this session");
         return;
     }
     cdp.profiling = 0;
     struct prof_profile *p = prof_stop(cdp.rt->L);
     if (p == NULL) {
-        reply_error(id, -32000, "the CPU profiler was stopped elsewhere");
+        cdp_reply_error(id, -32000, "the CPU profiler was stopped elsewhere");
         return;
     }
     /* the scriptIds the session knows, so a frame's link opens the scenario */
@@ -315,22 +340,22 @@ static void profiler_stop(long long id) {
     free(p);
     if (rc != 0) {
         jbuf_free(&r);
-        reply_error(id, -32000, "out of memory writing the profile");
+        cdp_reply_error(id, -32000, "out of memory writing the profile");
         return;
     }
-    reply_buf(id, &r);
+    cdp_reply_buf(id, &r);
 }
 
 static void set_sampling_interval(long long id, const struct cdp_msg *m) {
     long long us;
     if (cdp_param_int(m, "interval", &us) != 0 || us < 1) {
-        reply_error(id, -32602, "interval must be a positive integer (microseconds)");
+        cdp_reply_error(id, -32602, "interval must be a positive integer (microseconds)");
         return;
     }
     if (us < PROF_INTERVAL_MIN_US) us = PROF_INTERVAL_MIN_US; /* the UI asks for 100 us */
     if (us > PROF_INTERVAL_MAX_US) us = PROF_INTERVAL_MAX_US;
     cdp.interval_us = (unsigned)us;
-    reply_raw(id, "{}");
+    cdp_reply_raw(id, "{}");
 }
 
 /* HeapProfiler */
@@ -350,7 +375,7 @@ static int chunk_sink(void *ud, const char *p, size_t n) {
             char params[128];
             snprintf(params, sizeof params, "{\"done\":%zu,\"total\":%zu,\"finished\":true}", cs->st->nodes,
                      cs->st->nodes);
-            event_raw("HeapProfiler.reportHeapSnapshotProgress", params);
+            cdp_event_raw("HeapProfiler.reportHeapSnapshotProgress", params);
         }
     }
     struct jbuf b;
@@ -368,23 +393,27 @@ static void take_heap_snapshot(long long id, const struct cdp_msg *m) {
     struct chunk_sink cs = {&st, cdp_param_true(m, "reportProgress"), 0};
     char err[256];
     int rc = heap_snapshot(cdp.rt->L, chunk_sink, &cs, &st, err, sizeof err);
-    if (rc != HEAP_OK) reply_error(id, -32000, err);
-    else reply_raw(id, "{}");
+    if (rc != HEAP_OK) cdp_reply_error(id, -32000, err);
+    else cdp_reply_raw(id, "{}");
 }
 
 /* Dispatch */
 
-static void done(long long id) { reply_raw(id, "{}"); }
+static void done(long long id) { cdp_reply_raw(id, "{}"); }
 
 void cdp_attach(struct rt *rt) {
     cdp.rt = rt;
     cdp.attached = 1;
     cdp.runtime_enabled = cdp.debugger_enabled = 0;
+    dbg_attach(rt);
 }
+
+int cdp_attached(void) { return cdp.attached; }
 
 void cdp_detach(void) {
     if (!cdp.attached) return;
     cdp.attached = 0;
+    dbg_detach();
     if (cdp.profiling) {
         struct prof_profile *p = prof_stop(cdp.rt->L);
         if (p != NULL) {
@@ -401,7 +430,7 @@ void cdp_message(const char *text, size_t len) {
     struct cdp_msg msg, *m = &msg;
     if (cdp_msg_parse(text, len, m) != 0) {
         /* without an id there is no one to answer: dropped, as Node drops it */
-        if (m->has_id) reply_error(m->id, -32600, "a message needs an integer id, a method and object params");
+        if (m->has_id) cdp_reply_error(m->id, -32600, "a message needs an integer id, a method and object params");
         cdp_msg_free(m);
         return;
     }
@@ -410,7 +439,7 @@ void cdp_message(const char *text, size_t len) {
     if (strcmp(method, "Runtime.enable") == 0) {
         cdp.runtime_enabled = 1;
         done(id);
-        event_raw("Runtime.executionContextCreated",
+        cdp_event_raw("Runtime.executionContextCreated",
                   "{\"context\":{\"id\":1,\"origin\":\"\",\"name\":\"proflab Lua state\",\"uniqueId\":\"proflab-1\","
                   "\"auxData\":{\"isDefault\":true}}}");
     } else if (strcmp(method, "Runtime.disable") == 0) {
@@ -418,11 +447,10 @@ void cdp_message(const char *text, size_t len) {
         done(id);
     } else if (strcmp(method, "Runtime.runIfWaitingForDebugger") == 0 ||
                strcmp(method, "Profiler.enable") == 0 || strcmp(method, "Profiler.disable") == 0 ||
-               strcmp(method, "HeapProfiler.enable") == 0 || strcmp(method, "HeapProfiler.disable") == 0 ||
-               strcmp(method, "Debugger.disable") == 0) {
+               strcmp(method, "HeapProfiler.enable") == 0 || strcmp(method, "HeapProfiler.disable") == 0) {
         done(id);
     } else if (strcmp(method, "Runtime.evaluate") == 0) {
-        evaluate(id, m);
+        cdp_evaluate(id, m, -1);
     } else if (strcmp(method, "Runtime.getProperties") == 0) {
         get_properties(id, m);
     } else if (strcmp(method, "Runtime.releaseObjectGroup") == 0) {
@@ -431,10 +459,13 @@ void cdp_message(const char *text, size_t len) {
     } else if (strcmp(method, "Debugger.enable") == 0) {
         /* announced on every enable: the UI sends it again around profiles and snapshots */
         cdp.debugger_enabled = 1;
-        reply_raw(id, "{\"debuggerId\":\"proflab-debugger-1\"}");
+        dbg_enable();
+        cdp_reply_raw(id, "{\"debuggerId\":\"proflab-debugger-1\"}");
         announce_scripts();
     } else if (strcmp(method, "Debugger.getScriptSource") == 0) {
         get_script_source(id, m);
+    } else if (strncmp(method, "Debugger.", 9) == 0 && dbg_method(id, method + 9, m) == 0) {
+        /* answered */
     } else if (strcmp(method, "Profiler.setSamplingInterval") == 0) {
         set_sampling_interval(id, m);
     } else if (strcmp(method, "Profiler.start") == 0) {
@@ -449,7 +480,7 @@ void cdp_message(const char *text, size_t len) {
     } else {
         char why[300];
         snprintf(why, sizeof why, "'%.200s' wasn't found", method);
-        reply_error(id, -32601, why);
+        cdp_reply_error(id, -32601, why);
     }
     cdp_msg_free(m);
 }

@@ -9,6 +9,9 @@
 
 struct conf;
 struct rt;
+struct jbuf;
+struct cdp_msg;
+typedef struct lua_State lua_State;
 
 /* Starts the inspector's thread on conf->inspect_addr. 0, or -1 with err. */
 int insp_start(const struct conf *conf, struct rt *rt, char *err, size_t errlen);
@@ -43,6 +46,31 @@ int insp_pump(int wait_ms);
 void cdp_attach(struct rt *rt);
 void cdp_detach(void);
 void cdp_message(const char *json, size_t len);
+int cdp_attached(void);
+/* Answers and events; result and params are JSON texts, b a result object (freed). */
+void cdp_reply_raw(long long id, const char *result);
+void cdp_reply_error(long long id, int code, const char *message);
+void cdp_reply_buf(long long id, struct jbuf *b);
+void cdp_event_raw(const char *method, const char *params);
+/* The scriptId of a scenario's file:// URL, 0 for any other. */
+int cdp_script_id(const char *url);
+/* Runtime.evaluate (frame -1) and Debugger.evaluateOnCallFrame (the frame's level). */
+void cdp_evaluate(long long id, const struct cdp_msg *m, int frame);
+
+/* debug.c, on the loop thread unless said: breakpoints, pauses, steps. */
+void dbg_attach(struct rt *rt);
+void dbg_detach(void);
+void dbg_enable(void);
+/* A Debugger method (name without "Debugger."): 0 when answered, -1 when unknown. */
+int dbg_method(long long id, const char *name, const struct cdp_msg *m);
+/* Any thread: a pause request, so a running (or jammed) scenario stops at its next instruction. */
+void dbg_interrupt(void);
+/* The properties of a paused frame's scope ("scope:LEVEL:local|closure"). 0, or -1. */
+int dbg_scope_properties(const char *object_id, struct jbuf *b);
+/* Pushes on T an environment that reads and writes the paused frame's variables. 0, or -1. */
+int dbg_push_env(lua_State *T, int frame);
+/* While the Console's code runs, breakpoints do not stop it. */
+void dbg_evaluating(int on);
 
 /* msg.c: an inbound message. 0 when it has an integer id, a method and object (or no) params;
  * -1 otherwise (has_id tells whether it can be answered). Free it in both cases. */
@@ -54,19 +82,20 @@ struct cdp_msg {
 };
 int cdp_msg_parse(const char *text, size_t len, struct cdp_msg *m);
 void cdp_msg_free(struct cdp_msg *m);
-/* A parameter: the string (NULL when absent or not a string); 1 when true; 0 with the integer. */
+/* A parameter by path ("location.lineNumber"): the string (NULL when absent or not a string);
+ * 1 when true; 0 with the integer. */
 const char *cdp_param_str(const struct cdp_msg *m, const char *name);
 int cdp_param_true(const struct cdp_msg *m, const char *name);
 int cdp_param_int(const struct cdp_msg *m, const char *name, long long *out);
 
 /* remote.c: Lua values as RemoteObjects, on the loop thread. */
-struct jbuf;
-typedef struct lua_State lua_State;
 void remote_object(lua_State *L, int idx, struct jbuf *b);
 /* Pushes the object of an objectId; 0 (nothing pushed) when the id is unknown or released. */
 int remote_lookup(lua_State *L, const char *object_id);
 /* Pops the value on top and writes its properties as a JSON array of PropertyDescriptors. */
 void remote_properties(lua_State *L, struct jbuf *b);
+/* One PropertyDescriptor, name and the value at vidx; *first tracks the commas. */
+void remote_property(lua_State *L, const char *name, size_t len, int vidx, struct jbuf *b, int *first);
 void remote_release_all(lua_State *L);
 
 #endif

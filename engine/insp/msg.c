@@ -29,16 +29,29 @@ void cdp_msg_free(struct cdp_msg *m) {
     memset(m, 0, sizeof *m);
 }
 
-const char *cdp_param_str(const struct cdp_msg *m, const char *name) {
-    return json_string_value(json_object_get(m->params, name));
+/* "a.b": params.a.b */
+static json_t *param(const struct cdp_msg *m, const char *path) {
+    json_t *v = m->params;
+    char key[64];
+    while (v != NULL) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof key) return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        v = json_object_get(v, key);
+        if (dot == NULL) return v;
+        path = dot + 1;
+    }
+    return NULL;
 }
 
-int cdp_param_true(const struct cdp_msg *m, const char *name) {
-    return json_is_true(json_object_get(m->params, name));
-}
+const char *cdp_param_str(const struct cdp_msg *m, const char *name) { return json_string_value(param(m, name)); }
+
+int cdp_param_true(const struct cdp_msg *m, const char *name) { return json_is_true(param(m, name)); }
 
 int cdp_param_int(const struct cdp_msg *m, const char *name, long long *out) {
-    json_t *v = json_object_get(m->params, name);
+    json_t *v = param(m, name);
     if (!json_is_integer(v)) return -1;
     *out = json_integer_value(v);
     return 0;

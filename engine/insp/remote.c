@@ -178,13 +178,26 @@ static void key_name(lua_State *L, int idx, struct jbuf *b) {
     lua_pop(L, 1);
 }
 
-static void property(lua_State *L, int kidx, int vidx, struct jbuf *b, int *first) {
-    jbuf_puts(b, *first ? "{\"name\":" : ",{\"name\":");
-    *first = 0;
-    key_name(L, kidx, b);
+static void property_value(lua_State *L, int vidx, struct jbuf *b) {
     jbuf_puts(b, ",\"value\":");
     remote_object(L, vidx, b);
     jbuf_puts(b, ",\"writable\":true,\"configurable\":true,\"enumerable\":true,\"isOwn\":true}");
+}
+
+static void property(lua_State *L, int kidx, int vidx, struct jbuf *b, int *first) {
+    vidx = lua_absindex(L, vidx);
+    jbuf_puts(b, *first ? "{\"name\":" : ",{\"name\":");
+    *first = 0;
+    key_name(L, kidx, b);
+    property_value(L, vidx, b);
+}
+
+void remote_property(lua_State *L, const char *name, size_t len, int vidx, struct jbuf *b, int *first) {
+    vidx = lua_absindex(L, vidx);
+    jbuf_puts(b, *first ? "{\"name\":" : ",{\"name\":");
+    *first = 0;
+    json_string(b, name, len);
+    property_value(L, vidx, b);
 }
 
 /* The properties of the value on top (popped): a table's entries, a function's upvalues, a

@@ -233,6 +233,10 @@ static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 static void ws_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *ud) {
     (void)ud;
     if (arg->opcode == WSLAY_TEXT_FRAME) {
+        struct cdp_msg m; /* a pause must reach a scenario that holds the loop: it cannot wait in the queue */
+        if (cdp_msg_parse((const char *)arg->msg, arg->msg_length, &m) == 0 && strcmp(m.method, "Debugger.pause") == 0)
+            dbg_interrupt();
+        cdp_msg_free(&m);
         push_in(M_TEXT, arg->msg, arg->msg_length);
     } else if (arg->opcode == WSLAY_BINARY_FRAME) {
         wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, NULL, 0);

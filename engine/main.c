@@ -63,6 +63,18 @@ static int serve(int argc, char **argv) {
         fprintf(stderr, "proflab serve: %s\n", err);
         return 2;
     }
+    int lab_on = conf.lab_enable && conf.lab_token != NULL && (!conf.production || conf.allow_prod);
+    if (conf.inspect_enabled && !lab_on) {
+        fprintf(stderr, "proflab serve: --inspect runs any Lua code a client sends: it needs the lab enabled "
+                        "(LAB_ENABLE=true, LAB_TOKEN) and, in production, LAB_ALLOW_PROD=true\n");
+        return 2;
+    }
+    if (conf.inspect_enabled && !conf.inspect_remote && !addr_is_loopback(conf.inspect_listen.host)) {
+        const char *host = conf.inspect_listen.host[0] ? conf.inspect_listen.host : "(all interfaces)";
+        fprintf(stderr, "proflab serve: --inspect %s is not a loopback address; set LAB_INSPECT_REMOTE=true to "
+                        "let anyone who reaches it run code in the engine\n", host);
+        return 2;
+    }
     mem_set_retained_max(conf.retained_max_bytes);
     char art[PATH_MAX];
     if (conf.artifacts_dir == NULL) {
@@ -90,16 +102,6 @@ static int serve(int argc, char **argv) {
     log_kv_str("artifacts", art_dir());
     log_end();
     if (conf.lab_enable && conf.lab_token == NULL) log_msg(LOG_WARN, "LAB_ENABLE is true but LAB_TOKEN is empty: the lab stays disabled");
-    if (conf.inspect_enabled && (!guard.enabled || guard.refuse_prod)) {
-        fprintf(stderr, "proflab serve: --inspect runs any Lua code a client sends: it needs the lab enabled "
-                        "(LAB_ENABLE=true, LAB_TOKEN) and, in production, LAB_ALLOW_PROD=true\n");
-        return 2;
-    }
-    if (conf.inspect_enabled && !conf.inspect_remote && !addr_is_loopback(conf.inspect_listen.host)) {
-        fprintf(stderr, "proflab serve: --inspect %s is not a loopback address; set LAB_INSPECT_REMOTE=true to "
-                        "let anyone who reaches it run code in the engine\n", conf.inspect_listen.host[0] ? conf.inspect_listen.host : "(all interfaces)");
-        return 2;
-    }
 
     if (loop_init() != 0) {
         log_msg(LOG_ERROR, "cannot create the event loop");

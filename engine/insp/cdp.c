@@ -5,13 +5,16 @@
  * turns the matching control off instead of waiting. */
 #include <lauxlib.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../heap/heap.h"
 #include "../json/json.h"
 #include "../loop/loop.h"
+#include "../mem/mem.h"
 #include "../prof/prof.h"
 #include "../rt/hook.h"
 #include "../rt/rt.h"
@@ -453,6 +456,16 @@ void cdp_message(const char *text, size_t len) {
         cdp_evaluate(id, m, -1);
     } else if (strcmp(method, "Runtime.getProperties") == 0) {
         get_properties(id, m);
+    } else if (strcmp(method, "Runtime.getHeapUsage") == 0) {
+        /* the Memory panel's VM list: the Lua heap, and with lab.Buffer memory the total */
+        char r[160];
+        size_t lua = atomic_load(&cdp.rt->alloc.used);
+        snprintf(r, sizeof r, "{\"usedSize\":%zu,\"totalSize\":%zu}", lua, lua + mem_buffer_bytes());
+        cdp_reply_raw(id, r);
+    } else if (strcmp(method, "Runtime.getIsolateId") == 0) {
+        char r[64];
+        snprintf(r, sizeof r, "{\"id\":\"proflab-%d\"}", (int)getpid());
+        cdp_reply_raw(id, r);
     } else if (strcmp(method, "Runtime.releaseObjectGroup") == 0) {
         remote_release_all(cdp.rt->L);
         done(id);

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../heap/heap.h"
 #include "../json/json.h"
+#include "../lab/lab.h"
 #include "../loop/loop.h"
 #include "../mem/mem.h"
 #include "../prof/prof.h"
@@ -404,11 +406,55 @@ static void take_heap_snapshot(long long id, const struct cdp_msg *m) {
 
 static void done(long long id) { cdp_reply_raw(id, "{}"); }
 
+static double wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* lab.log in the Console, with a link to the line that logged */
+static void console_log(lua_State *L, int level, const char *msg, int fields) {
+    static const char *const types[] = {"debug", "info", "warning", "error"};
+    if (!cdp.attached || !cdp.runtime_enabled || !lua_checkstack(L, 4)) return;
+    struct jbuf b;
+    jbuf_init(&b);
+    jbuf_printf(&b, "{\"type\":\"%s\",\"args\":[{\"type\":\"string\",\"value\":", types[level & 3]);
+    json_string(&b, msg, strlen(msg));
+    jbuf_puts(&b, "}");
+    if (fields) {
+        jbuf_puts(&b, ",");
+        remote_object(L, fields, &b);
+    }
+    jbuf_printf(&b, "],\"executionContextId\":1,\"timestamp\":%.3f,\"stackTrace\":{\"callFrames\":[",
+                wall_ms());
+    lua_Debug ar;
+    int first = 1;
+    for (int level_ = 1; lua_getstack(L, level_, &ar) && level_ < 32; level_++) {
+        if (!lua_getinfo(L, "Snl", &ar) || ar.source[0] != '@') continue;
+        char url[PATH_MAX + 8];
+        snprintf(url, sizeof url, "file://%s", ar.source + 1);
+        int sid = cdp_script_id(url);
+        if (sid == 0) continue;
+        const char *fname = ar.name ? ar.name : "";
+        jbuf_printf(&b, "%s{\"functionName\":", first ? "" : ",");
+        json_string(&b, fname, strlen(fname));
+        jbuf_printf(&b, ",\"scriptId\":\"%d\",\"url\":", sid);
+        json_string(&b, url, strlen(url));
+        jbuf_printf(&b, ",\"lineNumber\":%d,\"columnNumber\":0}", ar.currentline > 0 ? ar.currentline - 1 : 0);
+        first = 0;
+    }
+    jbuf_puts(&b, "]}}");
+    if (!b.oom) cdp_event_raw("Runtime.consoleAPICalled", b.p);
+    jbuf_free(&b);
+}
+
 void cdp_attach(struct rt *rt) {
     cdp.rt = rt;
     cdp.attached = 1;
     cdp.runtime_enabled = cdp.debugger_enabled = 0;
     dbg_attach(rt);
+    lab_set_console(console_log);
+    rt_set_error_hook(dbg_on_error);
 }
 
 int cdp_attached(void) { return cdp.attached; }
@@ -416,6 +462,8 @@ int cdp_attached(void) { return cdp.attached; }
 void cdp_detach(void) {
     if (!cdp.attached) return;
     cdp.attached = 0;
+    lab_set_console(NULL);
+    rt_set_error_hook(NULL);
     dbg_detach();
     if (cdp.profiling) {
         struct prof_profile *p = prof_stop(cdp.rt->L);

@@ -45,6 +45,7 @@ static struct {
     lua_State *step_co;
     lua_State *co; /* the paused thread */
     int paused, resume, evaluating;
+    int on_exceptions; /* Debugger.setPauseOnExceptions: uncaught or all */
     unsigned generation; /* of the pause: an environment from an older one reads globals only */
 } dbg = {.line_hook = -1, .interrupt = -1, .active = 1};
 
@@ -122,7 +123,7 @@ static int resolve_line(int script, int line) {
 
 /* The hooks */
 
-static void pause_here(lua_State *L, const char *reason, int hit);
+static void pause_here(lua_State *L, const char *reason, int hit, int data);
 
 static int need_line_hook(void) {
     return dbg.step != STEP_NONE || atomic_load(&dbg.pause_asked) || (dbg.active && dbg.nbp > 0);
@@ -174,7 +175,7 @@ static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
     (void)ud;
     if (ar->event != LUA_HOOKLINE || dbg.paused || dbg.evaluating || !atomic_load(&dbg.listening)) return;
     if (atomic_exchange(&dbg.pause_asked, 0)) {
-        pause_here(L, "other", 0);
+        pause_here(L, "other", 0, 0);
         return;
     }
     if (dbg.step != STEP_NONE) {
@@ -184,7 +185,7 @@ static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
             stop = dbg.step == STEP_OVER ? d <= dbg.step_depth : d < dbg.step_depth;
         }
         if (stop) {
-            pause_here(L, "other", 0);
+            pause_here(L, "other", 0, 0);
             return;
         }
     }
@@ -202,7 +203,7 @@ static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
         int stop = b->condition == NULL || condition_holds(b->condition);
         dbg.paused = 0;
         if (stop) {
-            pause_here(L, "other", b->id);
+            pause_here(L, "other", b->id, 0);
             return;
         }
     }
@@ -210,7 +211,13 @@ static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
 
 static void on_interrupt(lua_State *L, lua_Debug *ar, void *ud) {
     (void)ar, (void)ud;
-    if (!dbg.paused && !dbg.evaluating && atomic_exchange(&dbg.pause_asked, 0)) pause_here(L, "other", 0);
+    if (!dbg.paused && !dbg.evaluating && atomic_exchange(&dbg.pause_asked, 0)) pause_here(L, "other", 0, 0);
+}
+
+/* A scenario's uncaught error: its coroutine keeps the frames it had when it raised it. */
+void dbg_on_error(lua_State *co) {
+    if (!atomic_load(&dbg.listening) || !dbg.on_exceptions || dbg.paused || dbg.evaluating) return;
+    pause_here(co, "exception", 0, lua_gettop(co));
 }
 
 void dbg_interrupt(void) {
@@ -245,7 +252,7 @@ static void frame_json(lua_State *co, int level, lua_Debug *ar, int script, stru
     jbuf_puts(b, "}],\"this\":{\"type\":\"undefined\"}}");
 }
 
-static void send_paused(lua_State *co, const char *reason, int hit) {
+static void send_paused(lua_State *co, const char *reason, int hit, int data) {
     struct jbuf b;
     jbuf_init(&b);
     jbuf_puts(&b, "{\"callFrames\":[");
@@ -260,20 +267,24 @@ static void send_paused(lua_State *co, const char *reason, int hit) {
         frame_json(co, level, &ar, script, &b);
     }
     jbuf_printf(&b, "],\"reason\":\"%s\"", reason);
+    if (data) { /* the error, as V8 gives the exception */
+        jbuf_puts(&b, ",\"data\":");
+        remote_object(co, data, &b);
+    }
     if (hit > 0) jbuf_printf(&b, ",\"hitBreakpoints\":[\"%d\"]", hit);
     jbuf_puts(&b, "}");
     if (!b.oom) cdp_event_raw("Debugger.paused", b.p);
     jbuf_free(&b);
 }
 
-static void pause_here(lua_State *L, const char *reason, int hit) {
+static void pause_here(lua_State *L, const char *reason, int hit, int data) {
     dbg.co = L;
     dbg.paused = 1;
     dbg.resume = 0;
     dbg.generation++;
     dbg.step = STEP_NONE;
     dbg.step_co = NULL;
-    send_paused(L, reason, hit);
+    send_paused(L, reason, hit, data);
     while (!dbg.resume && cdp_attached() && !http_stop_requested()) insp_pump(PAUSE_POLL_MS);
     dbg.paused = 0;
     dbg.co = NULL;
@@ -574,6 +585,16 @@ int dbg_method(long long id, const char *name, const struct cdp_msg *m) {
             return 0;
         }
         cdp_evaluate(id, m, (int)level);
+    } else if (strcmp(name, "setPauseOnExceptions") == 0) {
+        const char *state = cdp_param_str(m, "state");
+        if (state == NULL || (strcmp(state, "none") != 0 && strcmp(state, "uncaught") != 0 && strcmp(state, "all") != 0 &&
+                              strcmp(state, "caught") != 0)) {
+            cdp_reply_error(id, -32602, "state must be none, uncaught, caught or all");
+            return 0;
+        }
+        /* Lua shows an error to a hook only once nothing caught it: caught ones cannot stop */
+        dbg.on_exceptions = strcmp(state, "uncaught") == 0 || strcmp(state, "all") == 0;
+        cdp_reply_raw(id, "{}");
     } else if (strcmp(name, "disable") == 0) {
         dbg_detach();
         cdp_reply_raw(id, "{}");
@@ -600,6 +621,7 @@ void dbg_detach(void) {
     atomic_store(&dbg.pause_asked, 0);
     clear_breakpoints();
     dbg.enabled = 0;
+    dbg.on_exceptions = 0;
     dbg.step = STEP_NONE;
     dbg.step_co = NULL;
     dbg.resume = 1; /* a pause in progress lets go */

@@ -63,6 +63,8 @@ void dbg_detach(void);
 void dbg_enable(void);
 /* A Debugger method (name without "Debugger."): 0 when answered, -1 when unknown. */
 int dbg_method(long long id, const char *name, const struct cdp_msg *m);
+/* rt's error hook: pauses on a scenario's uncaught error when asked to (reason "exception"). */
+void dbg_on_error(lua_State *co);
 /* Any thread: a pause request, so a running (or jammed) scenario stops at its next instruction. */
 void dbg_interrupt(void);
 /* The properties of a paused frame's scope ("scope:LEVEL:local|closure"). 0, or -1. */

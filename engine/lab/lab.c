@@ -205,6 +205,10 @@ static int l_memory(lua_State *L) {
     return 1;
 }
 
+static lab_console_fn console;
+
+void lab_set_console(lab_console_fn fn) { console = fn; }
+
 /* lab.log([level,] msg [, fields]) */
 static int l_log(lua_State *L) {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -229,6 +233,7 @@ static int l_log(lua_State *L) {
         }
     }
     log_end();
+    if (console != NULL) console(L, lvl - LOG_DEBUG, msg, fields);
     return 0;
 }
 

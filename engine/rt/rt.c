@@ -230,6 +230,10 @@ static void answer(struct rt_call *c, int st, int nres) {
 
 static int resume(struct rt_call *c, int nargs);
 
+static rt_error_fn error_hook;
+
+void rt_set_error_hook(rt_error_fn fn) { error_hook = fn; }
+
 static void on_wake(struct loop_timer *t) {
     struct rt_call *c = (struct rt_call *)((char *)t - offsetof(struct rt_call, timer));
     resume(c, 0);
@@ -256,6 +260,7 @@ static int resume(struct rt_call *c, int nargs) {
         finish(c, 500, &body);
         return 0;
     }
+    if (st != LUA_OK && st != LUA_ERRMEM && error_hook != NULL && lua_checkstack(co, 4)) error_hook(co);
     answer(c, st, nres);
     return 0;
 }

@@ -65,6 +65,12 @@ struct rt_call *rt_call_start(struct rt *rt, struct rt_scenario *s, const struct
 /* The requester went away: the call runs to its end, its answer is dropped. */
 void rt_call_detach(struct rt_call *c);
 
+/* Called when a scenario's run raises an error, before its answer is written: co holds the
+ * error object on top and its frames as they were when it was raised (the inspector pauses
+ * there). NULL: nothing is called. */
+typedef void (*rt_error_fn)(lua_State *co);
+void rt_set_error_hook(rt_error_fn fn);
+
 /* GET /api/lab and GET /api/lab/status as JSON. 0, or -1 on a Lua error (out of memory). */
 int rt_catalog_json(struct rt *rt, struct jbuf *out);
 int rt_status_json(struct rt *rt, struct jbuf *out);

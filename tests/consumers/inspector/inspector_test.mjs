@@ -59,7 +59,27 @@ async function exited(child) {
   check('... naming LAB_INSPECT_REMOTE', /LAB_INSPECT_REMOTE=true/.test(fs.readFileSync(log, 'utf8')));
 }
 
-const server = start(['--inspect', '127.0.0.1:0'], {});
+// a scenario of the test's own: it logs, then fails two calls down
+const extra = path.join(work, 'scenarios');
+fs.mkdirSync(extra);
+fs.writeFileSync(path.join(extra, 'boom.lua'), `-- test-only: logs, then fails
+local lab = require "lab"
+local function explode(n)
+  local reason = "exploded at " .. n
+  error(reason)
+end
+return {
+  summary = "log, then fail",
+  method = "POST",
+  params = {},
+  run = function()
+    lab.log("warn", "about to fail", { n = 3 })
+    explode(3)
+  end,
+}
+`);
+const server = start(['--inspect', '127.0.0.1:0', '--scenarios', path.join(here, '..', '..', '..', 'scenarios'),
+                      '--scenarios', extra], {});
 let base, wsUrl;
 for (let i = 0; i < 200 && !wsUrl; i++) {
   await new Promise(r => setTimeout(r, 50));
@@ -130,7 +150,7 @@ try {
   Debugger.scriptParsed(p => scripts.push(p));
   await Debugger.enable();
   const jam = scripts.find(s => s.url.endsWith('/event-loop-jam.lua'));
-  check('Debugger.enable announces every scenario with its file:// URL', jam && scripts.length >= 8 && jam.url.startsWith('file:///'));
+  check('Debugger.enable announces every scenario with its file:// URL', jam && scripts.length >= 9 && jam.url.startsWith('file:///'));
   const src = await Debugger.getScriptSource({scriptId: jam.scriptId});
   check('getScriptSource is the file', src.scriptSource === fs.readFileSync(new URL(jam.url), 'utf8'));
   scripts = [];
@@ -189,6 +209,27 @@ try {
   await Debugger.removeBreakpoint({breakpointId: cbp.breakpointId});
   await Debugger.resume();
   await answer2;
+
+  // lab.log in the Console; an uncaught error pauses where it was raised
+  const boomScript = scripts.find(x => x.url.endsWith('/boom.lua'));
+  const logged = new Promise(r => Runtime.consoleAPICalled(r));
+  await Debugger.setPauseOnExceptions({state: 'uncaught'});
+  paused = new Promise(r => Debugger.paused(r));
+  const failing = fetch(`${base}/api/lab/boom`, {method: 'POST', headers: {'x-lab-token': token}});
+  const c = await logged;
+  check('lab.log reaches the Console as a warning with its fields and line', c.type === 'warning' &&
+        c.args[0].value === 'about to fail' && c.args[1].type === 'object' && c.stackTrace.callFrames[0].scriptId === boomScript.scriptId &&
+        c.stackTrace.callFrames[0].lineNumber === 11, c);
+  p = await paused;
+  check('pause on uncaught exceptions: stopped in explode, the error as data', p.reason === 'exception' &&
+        p.callFrames[0].functionName === 'explode' && /exploded at 3/.test(p.data.value), {reason: p.reason, frames: p.callFrames.map(where), data: p.data});
+  const why = await Debugger.evaluateOnCallFrame({callFrameId: p.callFrames[0].callFrameId, expression: 'reason'});
+  check('... with its locals readable', why.result.value === 'exploded at 3', why);
+  await Debugger.resume();
+  check('... and after resume the request answers 500', (await failing).status === 500);
+  await Debugger.setPauseOnExceptions({state: 'none'});
+  check('with pause on exceptions off, the error just answers 500',
+        (await fetch(`${base}/api/lab/boom`, {method: 'POST', headers: {'x-lab-token': token}})).status === 500);
 
   // Debugger.pause reaches a scenario that holds the loop
   const answer3 = lab('event-loop-jam?ms=3000');

@@ -126,7 +126,7 @@ static int serve(int argc, char **argv) {
         met_registry_free();
         return 1;
     }
-    if (conf.inspect_enabled && insp_start(&conf, &rt, rerr, sizeof rerr) != 0) {
+    if (conf.inspect_enabled && insp_start(&conf, &rt, &guard, rerr, sizeof rerr) != 0) {
         log_msg(LOG_ERROR, "%s", rerr);
         met_serve_stop();
         rt_close(&rt);

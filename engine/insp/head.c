@@ -78,8 +78,20 @@ int insp_head_parse(const char *buf, size_t len, struct insp_head *h) {
             r = copy_value(h->ws_key, sizeof h->ws_key, v, vlen);
         else if (nlen == 21 && strncasecmp(p, "sec-websocket-version", 21) == 0)
             r = copy_value(version, sizeof version, v, vlen);
+        else if (nlen == 11 && strncasecmp(p, "x-lab-token", 11) == 0)
+            r = copy_value(h->token, sizeof h->token, v, vlen);
         if (r != 0) return -1;
         p = nl + 1;
+    }
+    char *q = strchr(h->target, '?');
+    if (q != NULL) { /* the path alone is compared; a token may come as ?token= (a browser sends no header) */
+        *q++ = '\0';
+        if (h->token[0] == '\0' && strncmp(q, "token=", 6) == 0) {
+            size_t n = strcspn(q + 6, "&");
+            if (n >= sizeof h->token) return -1;
+            memcpy(h->token, q + 6, n);
+            h->token[n] = '\0';
+        }
     }
     h->websocket = has_token(upgrade, "websocket") && has_token(connection, "upgrade");
     if (h->websocket && (strcmp(version, "13") != 0 || strlen(h->ws_key) != 24)) return -1;

@@ -13,8 +13,11 @@ struct jbuf;
 struct cdp_msg;
 typedef struct lua_State lua_State;
 
-/* Starts the inspector's thread on conf->inspect_addr. 0, or -1 with err. */
-int insp_start(const struct conf *conf, struct rt *rt, char *err, size_t errlen);
+/* Starts the inspector's thread on conf->inspect_listen. On a loopback address it answers like
+ * Node's (no token, Host checked); with LAB_INSPECT_REMOTE every request needs a token with
+ * scope inspect (or LAB_TOKEN), in x-lab-token or ?token=. 0, or -1 with err. */
+struct guard;
+int insp_start(const struct conf *conf, struct rt *rt, const struct guard *guard, char *err, size_t errlen);
 /* Closes the session and stops the thread (before rt_close). */
 void insp_stop(void);
 
@@ -25,6 +28,7 @@ struct insp_head {
     char target[512];
     char host[256];
     char ws_key[32];
+    char token[1024]; /* x-lab-token, else ?token= of the target; "" when none */
     int websocket; /* Upgrade: websocket with Connection: upgrade (then version 13 and a key) */
 };
 /* 0, or -1 for a head that is not well formed. */

@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <wslay/wslay.h>
 
 #include "../conf/conf.h"
+#include "../guard/guard.h"
 #include "../json/json.h"
 #include "../log/log.h"
 #include "../loop/loop.h"
@@ -54,6 +56,7 @@ static struct {
     char id[37];
     char url[PATH_MAX + 8];
     struct rt *rt;
+    const struct guard *guard; /* non-NULL: every request needs a token with scope inspect */
 
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -291,6 +294,18 @@ static int upgrade(int fd, const struct insp_head *h) {
     return 0;
 }
 
+/* A remote inspector: the token must carry scope inspect (the master token does). */
+static int token_allows(int fd, const struct insp_head *h) {
+    struct guard_auth auth;
+    struct guard_verdict v = guard_check_any(w.guard, h->token[0] ? h->token : NULL, strlen(h->token),
+                                             (int64_t)time(NULL), &auth);
+    if (v.status == 0) v = guard_allow(&auth, "inspect", NULL, 0);
+    if (v.status == 0) return 1;
+    send_error(fd, v.status, v.status == 401 ? "Unauthorized" : v.status == 404 ? "Not Found" : "Forbidden", v.code,
+               v.message);
+    return 0;
+}
+
 /* A complete head: answered, then closed, unless it became the session. */
 static void answer(struct pending *p) {
     struct insp_head h;
@@ -300,6 +315,8 @@ static void answer(struct pending *p) {
     } else if (!insp_host_allowed(h.host)) {
         send_error(fd, 403, "Forbidden", "bad_host",
                    "the inspector answers Host headers that are an IP address or localhost only");
+    } else if (w.guard != NULL && !token_allows(fd, &h)) {
+        /* answered */
     } else if (h.websocket) {
         if (h.target[0] != '/' || strcmp(h.target + 1, w.id) != 0)
             send_error(fd, 404, "Not Found", "not_found", "no inspector target at this path (see /json/list)");
@@ -455,7 +472,7 @@ static void *wire_main(void *unused) {
     return NULL;
 }
 
-int insp_start(const struct conf *conf, struct rt *rt, char *err, size_t errlen) {
+int insp_start(const struct conf *conf, struct rt *rt, const struct guard *guard, char *err, size_t errlen) {
     unsigned char r[16];
     if (RAND_bytes(r, sizeof r) != 1) {
         snprintf(err, errlen, "--inspect: no random bytes for the target id");
@@ -469,6 +486,7 @@ int insp_start(const struct conf *conf, struct rt *rt, char *err, size_t errlen)
     const char *first = conf->n_scenario_dirs > 0 ? conf->scenario_dirs[0] : ".";
     snprintf(w.url, sizeof w.url, "file://%s", realpath(first, dir) ? dir : first);
     w.rt = rt;
+    w.guard = conf->inspect_remote ? guard : NULL;
     char bound[NET_ADDR_MAX], lerr[300];
     w.fd = net_listen(&conf->inspect_listen, 16, bound, sizeof bound, lerr, sizeof lerr);
     if (w.fd < 0) {

@@ -59,6 +59,46 @@ async function exited(child) {
   check('... naming LAB_INSPECT_REMOTE', /LAB_INSPECT_REMOTE=true/.test(fs.readFileSync(log, 'utf8')));
 }
 
+// LAB_INSPECT_REMOTE: every request needs a token with scope inspect (a browser sends it as ?token=)
+{
+  const remote = start(['--inspect', '127.0.0.1:0'], {LAB_INSPECT_REMOTE: 'true'});
+  let rbase, rws;
+  for (let i = 0; i < 200 && !rws; i++) {
+    await new Promise(r => setTimeout(r, 50));
+    const text = fs.readFileSync(log, 'utf8');
+    rbase = (/msg=listening url=(http:\S+)/.exec(text) || [])[1];
+    rws = (/msg="inspector listening" url=(ws:\S+)/.exec(text) || [])[1];
+  }
+  const u = new URL(rws);
+  const get = (p, headers = {}) => new Promise(resolve => {
+    const s = net.connect(+u.port, '127.0.0.1', () => s.end(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${u.port}\r\n` +
+      Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n'));
+    let out = '';
+    s.on('data', d => { out += d; });
+    s.on('end', () => resolve(out));
+  });
+  const mint = async scope => (await (await fetch(`${rbase}/api/lab/tokens?scope=${scope}&ttl=5m`,
+    {method: 'POST', headers: {'x-lab-token': token}})).json()).token;
+  check('remote: /json/list without a token is refused (401)', /^HTTP\/1.1 401/.test(await get('/json/list')));
+  check('remote: with LAB_TOKEN in x-lab-token it answers', /^HTTP\/1.1 200/.test(await get('/json/list', {'x-lab-token': token})));
+  const upgrade = {Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13'};
+  const labOnly = await mint('lab:*');
+  check('remote: a token without scope inspect is refused (403)',
+        /^HTTP\/1.1 403/.test(await get(`${u.pathname}?token=${labOnly}`, upgrade)));
+  const inspectTok = await mint('inspect');
+  let session = null;
+  try { session = await CDP({target: `${rws}?token=${inspectTok}`, local: true}); } catch (e) { session = e; }
+  check('remote: a token with scope inspect in ?token= opens the session', session && session.Runtime,
+        session && session.message);
+  if (session && session.Runtime) {
+    const r = await session.Runtime.evaluate({expression: '2 ^ 10'});
+    check('... and the Console works through it', r.result.value === 1024, r);
+    await session.close();
+  }
+  remote.kill('SIGTERM');
+  await exited(remote);
+}
+
 // a scenario of the test's own: it logs, then fails two calls down
 const extra = path.join(work, 'scenarios');
 fs.mkdirSync(extra);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "insp/insp.h"
@@ -68,6 +69,18 @@ static void test_heads(void **state) {
     /* every cut of a good head is refused, never read past */
     for (size_t n = 0; n + 1 < sizeof upgrade_head - 1; n++)
         if (insp_head_parse(upgrade_head, n, &h) == 0) fail_msg("a head cut at %zu bytes was accepted", n);
+    /* a token: x-lab-token first, else ?token= (what a browser can send); the path alone stays */
+    static const char query[] = "GET /json/list?token=pl1.abc&x=1 HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    assert_int_equal(insp_head_parse(query, sizeof query - 1, &h), 0);
+    assert_string_equal(h.target, "/json/list");
+    assert_string_equal(h.token, "pl1.abc");
+    static const char both[] = "GET /id?token=url HTTP/1.1\r\nX-Lab-Token: header\r\n\r\n";
+    assert_int_equal(insp_head_parse(both, sizeof both - 1, &h), 0);
+    assert_string_equal(h.token, "header");
+    char huge[1200 + 64];
+    int n = snprintf(huge, sizeof huge, "GET /id?token=%01100d HTTP/1.1\r\n\r\n", 0);
+    assert_true(n > 0 && (size_t)n < sizeof huge);
+    assert_int_equal(insp_head_parse(huge, (size_t)n, &h), -1);
     /* Upgrade without Connection: upgrade is a plain request */
     static const char half[] = "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
     assert_int_equal(insp_head_parse(half, sizeof half - 1, &h), 0);

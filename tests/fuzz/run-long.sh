@@ -2,7 +2,8 @@
 # run-long.sh: build the libFuzzer targets with clang into a temporary folder, then run each
 # for SECONDS (default 60) on a fresh corpus seeded from tests/fuzz/corpus/<target>/.
 #
-#   tests/fuzz/run-long.sh [SECONDS] [TARGET...]      targets: params json tok artname (default: all)
+#   tests/fuzz/run-long.sh [SECONDS] [TARGET...]      targets: params json tok artname promtext insp
+#                                                      (default: all)
 #
 # Environment: CLANG (default clang), KEEP=1 keeps the temporary folder after a clean run
 # (it is always kept when a target fails, with the crashing input in <target>/artifacts/).
@@ -13,7 +14,7 @@ set -euo pipefail
 secs=${1:-60}
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(params json tok artname promtext)
+[[ ${#targets[@]} -eq 0 ]] && targets=(params json tok artname promtext insp)
 if ! [[ $secs =~ ^[0-9]+$ ]] || [[ $secs -eq 0 ]]; then
   echo "run-long.sh: SECONDS must be a positive whole number, got '$secs'" >&2
   exit 2
@@ -21,8 +22,8 @@ fi
 
 for t in "${targets[@]}"; do
   case $t in
-    params | json | tok | artname | promtext) ;;
-    *) echo "run-long.sh: unknown target '$t' (params, json, tok, artname, promtext)" >&2; exit 2 ;;
+    params | json | tok | artname | promtext | insp) ;;
+    *) echo "run-long.sh: unknown target '$t' (params, json, tok, artname, promtext, insp)" >&2; exit 2 ;;
   esac
 done
 
@@ -56,6 +57,10 @@ build() {
     promtext)
       "$clang" "${flags[@]}" "$root/tests/fuzz/walk/promtext_fuzz.c" "$root/engine/walk/promtext.c" -lm \
         -o "$tmp/fuzz_promtext" ;;
+    insp)
+      # shellcheck disable=SC2046 # pkg-config prints several words on purpose
+      "$clang" "${flags[@]}" "$root/tests/fuzz/insp/insp_fuzz.c" "$root/engine/insp/head.c" "$root/engine/insp/msg.c" \
+        $(pkg-config --cflags --libs jansson) -lwslay -o "$tmp/fuzz_insp" ;;
   esac
 }
 

@@ -367,25 +367,25 @@ static int find_variable(lua_State *co, lua_Debug *ar, const char *name, int *sl
     return 0;
 }
 
+/* The paused thread when the environment's frame is still there and key 2 is a name. */
+static lua_State *env_target(lua_State *E, lua_Debug *ar, const char **name) {
+    *name = lua_tostring(E, 2);
+    return *name != NULL && env_frame(E, ar) && lua_checkstack(dbg.co, 4) ? dbg.co : NULL;
+}
+
 static int env_index(lua_State *E) {
     lua_Debug ar;
-    const char *name = lua_tostring(E, 2);
-    lua_State *co = dbg.co;
-    int slot;
-    if (name != NULL && env_frame(E, &ar) && lua_checkstack(co, 4)) {
-        int where = find_variable(co, &ar, name, &slot);
-        if (where) {
-            lua_xmove(co, E, 1);
-            if (where == 2) lua_pop(co, 1);
-            return 1;
-        }
-        if ((where = find_variable(co, &ar, "_ENV", &slot)) != 0) { /* the frame's globals */
-            lua_xmove(co, E, 1);
-            if (where == 2) lua_pop(co, 1);
-            lua_pushvalue(E, 2);
-            lua_gettable(E, -2);
-            return 1;
-        }
+    const char *name;
+    lua_State *co = env_target(E, &ar, &name);
+    int slot, where;
+    if (co != NULL && ((where = find_variable(co, &ar, name, &slot)) != 0 ||
+                       (where = -find_variable(co, &ar, "_ENV", &slot)) != 0)) {
+        lua_xmove(co, E, 1);
+        if (where == 2 || where == -2) lua_pop(co, 1); /* the function below an upvalue */
+        if (where > 0) return 1;
+        lua_pushvalue(E, 2); /* from the frame's globals */
+        lua_gettable(E, -2);
+        return 1;
     }
     lua_pushglobaltable(E);
     lua_pushvalue(E, 2);
@@ -395,25 +395,18 @@ static int env_index(lua_State *E) {
 
 static int env_newindex(lua_State *E) {
     lua_Debug ar;
-    const char *name = lua_tostring(E, 2);
-    lua_State *co = dbg.co;
+    const char *name;
+    lua_State *co = env_target(E, &ar, &name);
     int slot;
-    if (name != NULL && env_frame(E, &ar) && lua_checkstack(co, 4)) {
+    if (co != NULL) {
         int top = lua_gettop(co);
         int where = find_variable(co, &ar, name, &slot);
-        if (where == 1) {
+        if (where != 0) {
             lua_pop(co, 1);
             lua_pushvalue(E, 3);
             lua_xmove(E, co, 1);
-            lua_setlocal(co, &ar, slot);
-            lua_settop(co, top);
-            return 0;
-        }
-        if (where == 2) {
-            lua_pop(co, 1);
-            lua_pushvalue(E, 3);
-            lua_xmove(E, co, 1);
-            lua_setupvalue(co, -2, slot);
+            if (where == 1) lua_setlocal(co, &ar, slot);
+            else lua_setupvalue(co, -2, slot);
             lua_settop(co, top);
             return 0;
         }

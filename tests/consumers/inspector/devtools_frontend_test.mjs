@@ -4,20 +4,16 @@
 // call stack, the Memory panel takes a snapshot whose largest object is the leaked lab.Buffer,
 // and the Performance panel records a jam whose bottom-up table names spin.
 // usage: node devtools_frontend_test.mjs PROFLAB_BIN  (set PROFLAB_SHOTS=DIR to keep screenshots)
-import {spawn} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {startEngine, tap} from './engine.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modules = path.join(here, '..', 'node_modules');
 const bin = process.argv[2];
-let failed = 0, passed = 0;
-function check(name, cond, detail) {
-  if (cond) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name}`); if (detail !== undefined) console.log(`#   ${JSON.stringify(detail).slice(0, 1500)}`); }
-}
+const t = tap(), check = t.check;
 let chromium;
 try {
   ({chromium} = await import(path.join(modules, 'playwright-core', 'index.mjs')));
@@ -29,19 +25,9 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'proflab-devtools-'));
 const shots = process.env.PROFLAB_SHOTS;
 
 const token = 'devtools-test-token';
-const log = path.join(work, 'server.log');
-const logFd = fs.openSync(log, 'w');
-const server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--artifacts', path.join(work, 'art'), '--inspect', '127.0.0.1:0'], {
-  env: {...process.env, LAB_ENABLE: 'true', LAB_TOKEN: token}, stdio: ['ignore', 'ignore', logFd],
-});
-let base, ws;
-for (let i = 0; i < 200 && !ws; i++) {
-  await new Promise(r => setTimeout(r, 50));
-  const text = fs.readFileSync(log, 'utf8');
-  base = (/msg=listening url=(http:\S+)/.exec(text) || [])[1];
-  ws = (/msg="inspector listening" url=ws:\/\/(\S+)/.exec(text) || [])[1];
-}
-if (!ws) { console.error(fs.readFileSync(log, 'utf8')); process.exit(1); }
+const server = await startEngine(bin, work, token, ['--inspect', '127.0.0.1:0']);
+const base = server.base, ws = server.ws && server.ws.replace(/^ws:\/\//, '');
+if (!ws) { console.error(server.log()); process.exit(1); }
 const lab = (route) => fetch(`${base}/api/lab/${route}`, {method: 'POST', headers: {'x-lab-token': token}}).then(r => r.json());
 
 const udd = path.join(work, 'chromium');
@@ -148,10 +134,9 @@ try {
   if (pages.length && shots) await pages[pages.length - 1].screenshot({path: path.join(shots, 'failure.png')});
 }
 await browser.close();
-server.kill('SIGTERM');
-const code = await new Promise(r => server.on('exit', c => r(c)));
-check('the engine stops cleanly (exit 0)', code === 0);
-console.log(`# ${passed} passed, ${failed} failed`);
-if (failed) console.log(fs.readFileSync(log, 'utf8').split('\n').filter(l => !/scenario loaded/.test(l)).slice(-30).join('\n'));
+server.child.kill('SIGTERM');
+check('the engine stops cleanly (exit 0)', await server.exited === 0);
+console.log(`# ${t.passed} passed, ${t.failed} failed`);
+if (t.failed) console.log(server.log().split('\n').filter(l => !/scenario loaded/.test(l)).slice(-30).join('\n'));
 fs.rmSync(work, {recursive: true, force: true});
-process.exit(failed ? 1 : 0);
+process.exit(t.failed ? 1 : 0);

@@ -3,22 +3,19 @@
 // breakpoints, steps, scopes and pauses (also of a running jam), and CPU profiles and heap
 // snapshots read by DevTools' own models and by `proflab analyze`.
 // usage: node inspector_test.mjs PROFLAB_BIN
-import {spawn, execFileSync} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {bundleDevTools} from '../heap/bundle.mjs';
+import {startEngine, tap} from './engine.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modules = path.join(here, '..', 'node_modules');
 const bin = process.argv[2];
-let failed = 0, passed = 0;
-function check(name, cond, detail) {
-  if (cond) { passed++; console.log(`ok - ${name}`); }
-  else { failed++; console.log(`not ok - ${name}`); if (detail !== undefined) console.log(`#   ${JSON.stringify(detail).slice(0, 1500)}`); }
-}
+const t = tap(), check = t.check;
 
 let CDP, esbuild;
 try {
@@ -36,39 +33,22 @@ const {CPUProfileDataModel} = await import(path.join(work, 'devtools-cpu.mjs'));
 
 // The engine, with the inspector on an ephemeral port.
 const token = 'insp-test-token';
-const log = path.join(work, 'server.log');
-function start(args, env) {
-  const fd = fs.openSync(log, 'w');
-  const child = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--artifacts', path.join(work, 'art'), ...args], {
-    env: {...process.env, LAB_ENABLE: 'true', LAB_TOKEN: token, ...env}, stdio: ['ignore', 'ignore', fd],
-  });
-  fs.closeSync(fd);
-  return child;
-}
-async function exited(child) {
-  return new Promise(r => child.on('exit', code => r(code)));
-}
+const start = (args, env) => startEngine(bin, work, token, args, env);
 
 // refusals at start: the inspector runs any Lua, so it needs the lab on and a loopback address
 {
-  const off = start(['--inspect', '127.0.0.1:0'], {LAB_ENABLE: 'false'});
-  check('--inspect with the lab disabled: exit 2', await exited(off) === 2);
-  check('... saying why', /needs the lab enabled/.test(fs.readFileSync(log, 'utf8')), fs.readFileSync(log, 'utf8'));
-  const remote = start(['--inspect', '0.0.0.0:0'], {});
-  check('--inspect on a non-loopback address: exit 2', await exited(remote) === 2);
-  check('... naming LAB_INSPECT_REMOTE', /LAB_INSPECT_REMOTE=true/.test(fs.readFileSync(log, 'utf8')));
+  const off = await start(['--inspect', '127.0.0.1:0'], {LAB_ENABLE: 'false'});
+  check('--inspect with the lab disabled: exit 2', await off.exited === 2);
+  check('... saying why', /needs the lab enabled/.test(off.log()), off.log());
+  const remote = await start(['--inspect', '0.0.0.0:0'], {});
+  check('--inspect on a non-loopback address: exit 2', await remote.exited === 2);
+  check('... naming LAB_INSPECT_REMOTE', /LAB_INSPECT_REMOTE=true/.test(remote.log()));
 }
 
 // LAB_INSPECT_REMOTE: every request needs a token with scope inspect (a browser sends it as ?token=)
 {
-  const remote = start(['--inspect', '127.0.0.1:0'], {LAB_INSPECT_REMOTE: 'true'});
-  let rbase, rws;
-  for (let i = 0; i < 200 && !rws; i++) {
-    await new Promise(r => setTimeout(r, 50));
-    const text = fs.readFileSync(log, 'utf8');
-    rbase = (/msg=listening url=(http:\S+)/.exec(text) || [])[1];
-    rws = (/msg="inspector listening" url=(ws:\S+)/.exec(text) || [])[1];
-  }
+  const remote = await start(['--inspect', '127.0.0.1:0'], {LAB_INSPECT_REMOTE: 'true'});
+  const rbase = remote.base, rws = remote.ws;
   const u = new URL(rws);
   const get = (p, headers = {}) => new Promise(resolve => {
     const s = net.connect(+u.port, '127.0.0.1', () => s.end(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${u.port}\r\n` +
@@ -95,8 +75,8 @@ async function exited(child) {
     check('... and the Console works through it', r.result.value === 1024, r);
     await session.close();
   }
-  remote.kill('SIGTERM');
-  await exited(remote);
+  remote.child.kill('SIGTERM');
+  await remote.exited;
 }
 
 // a scenario of the test's own: it logs, then fails two calls down
@@ -118,16 +98,10 @@ return {
   end,
 }
 `);
-const server = start(['--inspect', '127.0.0.1:0', '--scenarios', path.join(here, '..', '..', '..', 'scenarios'),
-                      '--scenarios', extra], {});
-let base, wsUrl;
-for (let i = 0; i < 200 && !wsUrl; i++) {
-  await new Promise(r => setTimeout(r, 50));
-  const text = fs.readFileSync(log, 'utf8');
-  base = (/msg=listening url=(http:\S+)/.exec(text) || [])[1];
-  wsUrl = (/msg="inspector listening" url=(ws:\S+)/.exec(text) || [])[1];
-}
-if (!wsUrl) { console.error(fs.readFileSync(log, 'utf8')); process.exit(1); }
+const server = await start(['--inspect', '127.0.0.1:0', '--scenarios', path.join(here, '..', '..', '..', 'scenarios'),
+                            '--scenarios', extra], {});
+const {base, ws: wsUrl} = server;
+if (!wsUrl) { console.error(server.log()); process.exit(1); }
 const inspPort = +new URL(wsUrl).port;
 const lab = (route) => fetch(`${base}/api/lab/${route}`, {method: 'POST', headers: {'x-lab-token': token}}).then(r => r.json());
 
@@ -339,10 +313,9 @@ try {
   check(`no exception (${e.message})`, false, e.stack);
 }
 
-server.kill('SIGTERM');
-const code = await exited(server);
-check('the engine stops cleanly (exit 0)', code === 0, fs.readFileSync(log, 'utf8').slice(-2000));
-console.log(`# ${passed} passed, ${failed} failed`);
-if (failed) console.log(fs.readFileSync(log, 'utf8').split('\n').filter(l => !/scenario loaded/.test(l)).slice(-30).join('\n'));
+server.child.kill('SIGTERM');
+check('the engine stops cleanly (exit 0)', await server.exited === 0, server.log().slice(-2000));
+console.log(`# ${t.passed} passed, ${t.failed} failed`);
+if (t.failed) console.log(server.log().split('\n').filter(l => !/scenario loaded/.test(l)).slice(-30).join('\n'));
 fs.rmSync(work, {recursive: true, force: true});
-process.exit(failed ? 1 : 0);
+process.exit(t.failed ? 1 : 0);

@@ -76,7 +76,7 @@ static struct {
     struct pending *pending[PENDING_MAX];
     int ws_fd;
     wslay_event_context_ptr ws;
-} w = {.fd = -1, .wake = {-1, -1}, .ws_fd = -1};
+} w = {.fd = -1, .wake = {-1, -1}, .ws_fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 /* Queues */
 
@@ -498,8 +498,6 @@ int insp_start(const struct conf *conf, struct rt *rt, const struct guard *guard
         insp_stop();
         return -1;
     }
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cond, NULL);
     w.queue = h2o_multithread_create_queue((h2o_loop_t *)loop_evloop());
     h2o_multithread_register_receiver(w.queue, &w.receiver, on_ping);
     int e = pthread_create(&w.thread, NULL, wire_main, NULL);
@@ -519,6 +517,7 @@ int insp_start(const struct conf *conf, struct rt *rt, const struct guard *guard
 }
 
 void insp_stop(void) {
+    if (w.fd < 0 && w.queue == NULL) return; /* never started */
     if (w.started) {
         pthread_mutex_lock(&w.mu);
         w.stopping = 1;
@@ -527,8 +526,17 @@ void insp_stop(void) {
         if (write(w.wake[1], "s", 1) == 1) pthread_join(w.thread, NULL);
         else pthread_detach(w.thread);
         w.started = 0;
-        insp_pump(0); /* the session's end, so the debugger lets go */
     }
+    /* h2o asserts a receiver has no message left when it goes: the last ping (the session's
+     * end, sent while the thread stopped) is delivered by the loop first */
+    for (int i = 0; w.queue != NULL && i < 100; i++) {
+        pthread_mutex_lock(&w.mu);
+        int pending = w.ping_pending;
+        pthread_mutex_unlock(&w.mu);
+        if (!pending) break;
+        loop_run_once(10);
+    }
+    insp_pump(0);
     if (w.queue != NULL) {
         h2o_multithread_unregister_receiver(w.queue, &w.receiver);
         h2o_multithread_destroy_queue(w.queue);

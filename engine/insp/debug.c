@@ -39,7 +39,8 @@ static struct {
     int nbp, next_id;
     struct code_lines *lines;
     int nlines;
-    int line_hook, interrupt; /* dispatcher handles, -1 when not added */
+    int line_hook;            /* dispatcher handle, -1 when not added */
+    atomic_int interrupt;     /* the one-shot's handle, read by the socket thread */
     atomic_int pause_asked, listening;
     int step, step_depth;
     lua_State *step_co;
@@ -125,9 +126,7 @@ static int resolve_line(int script, int line) {
 
 static void pause_here(lua_State *L, const char *reason, int hit, int data);
 
-static int need_line_hook(void) {
-    return dbg.step != STEP_NONE || atomic_load(&dbg.pause_asked) || (dbg.active && dbg.nbp > 0);
-}
+static int need_line_hook(void) { return dbg.step != STEP_NONE || (dbg.active && dbg.nbp > 0); }
 
 static void on_line(lua_State *L, lua_Debug *ar, void *ud);
 
@@ -211,7 +210,10 @@ static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
 
 static void on_interrupt(lua_State *L, lua_Debug *ar, void *ud) {
     (void)ar, (void)ud;
-    if (!dbg.paused && !dbg.evaluating && atomic_exchange(&dbg.pause_asked, 0)) pause_here(L, "other", 0, 0);
+    if (dbg.paused || !atomic_exchange(&dbg.pause_asked, 0)) return;
+    /* the Console's own code does not stop: Pause ends it, so a loop typed there can be left */
+    if (dbg.evaluating) luaL_error(L, "stopped by the debugger's Pause");
+    pause_here(L, "other", 0, 0);
 }
 
 /* A scenario's uncaught error: its coroutine keeps the frames it had when it raised it. */
@@ -223,7 +225,7 @@ void dbg_on_error(lua_State *co) {
 void dbg_interrupt(void) {
     if (!atomic_load(&dbg.listening)) return;
     atomic_store(&dbg.pause_asked, 1);
-    int h = dbg.interrupt;
+    int h = atomic_load(&dbg.interrupt);
     if (h >= 0) hook_arm(h);
 }
 
@@ -556,8 +558,8 @@ int dbg_method(long long id, const char *name, const struct cdp_msg *m) {
         update_hook();
         cdp_reply_raw(id, "{}");
     } else if (strcmp(name, "pause") == 0) {
-        if (!dbg.paused) atomic_store(&dbg.pause_asked, 1);
-        update_hook();
+        /* the socket thread asked already (dbg_interrupt), when the message arrived: asking
+         * again here would stop the next run too */
         cdp_reply_raw(id, "{}");
     } else if (strcmp(name, "resume") == 0) {
         dbg.resume = 1;
@@ -602,7 +604,7 @@ int dbg_method(long long id, const char *name, const struct cdp_msg *m) {
 void dbg_attach(struct rt *rt) { dbg.rt = rt; }
 
 void dbg_enable(void) {
-    if (dbg.interrupt < 0) dbg.interrupt = hook_add_oneshot(on_interrupt, NULL);
+    if (atomic_load(&dbg.interrupt) < 0) atomic_store(&dbg.interrupt, hook_add_oneshot(on_interrupt, NULL));
     dbg.enabled = 1;
     dbg.active = 1;
     atomic_store(&dbg.listening, 1);
@@ -619,9 +621,9 @@ void dbg_detach(void) {
     dbg.step_co = NULL;
     dbg.resume = 1; /* a pause in progress lets go */
     update_hook();
-    if (dbg.interrupt >= 0 && !dbg.paused) {
-        hook_remove(dbg.interrupt);
-        dbg.interrupt = -1;
+    if (atomic_load(&dbg.interrupt) >= 0 && !dbg.paused) {
+        hook_remove(atomic_load(&dbg.interrupt));
+        atomic_store(&dbg.interrupt, -1);
     }
     for (int i = 0; i < dbg.nlines; i++) free(dbg.lines[i].has);
     free(dbg.lines);

@@ -257,6 +257,15 @@ try {
   await Debugger.resume();
   await answer3;
 
+  // a loop typed in the Console: Pause ends it (there is nothing else to stop it with)
+  const endless = Runtime.evaluate({expression: 'local n = 0 while true do n = n + 1 end'});
+  await new Promise(r => setTimeout(r, 300));
+  await Debugger.pause();
+  const ended = await Promise.race([endless, new Promise(r => setTimeout(() => r(null), 3000))]);
+  check('Pause ends a loop typed in the Console, as an error', ended && ended.exceptionDetails &&
+        /stopped by the debugger's Pause/.test(ended.exceptionDetails.exception.description), ended);
+  check('... and the engine answers again', (await fetch(`${base}/api/health`)).status === 200);
+
   // Profiler: a recording as the Performance panel makes it
   await Profiler.enable();
   await Profiler.setSamplingInterval({interval: 100});

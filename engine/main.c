@@ -114,6 +114,7 @@ static int serve(int argc, char **argv) {
         rt_close(&rt);
         return 1;
     }
+    heap_set_script_ids(rt_script_id); /* closures in snapshots link to the inspector's scripts */
     if (http_start(&conf, &rt, &guard, rerr, sizeof rerr) != 0) {
         log_msg(LOG_ERROR, "%s", rerr);
         rt_close(&rt);

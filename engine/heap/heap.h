@@ -33,6 +33,12 @@ enum {
  * done; runs a full collection first. HEAP_OK, or an error above with err. */
 int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *st, char *err, size_t errlen);
 
+/* How a chunk's source ("@/path/file.lua") maps to the scriptId the inspector announces for
+ * it (0: none). Closures of known scripts get a location in the snapshot, which DevTools'
+ * Memory panel turns into a link to the line. */
+typedef int (*heap_script_fn)(const char *source);
+void heap_set_script_ids(heap_script_fn fn);
+
 /* Pushes the lab.heap table: lab.heap.snapshot() writes heap-<time>-<hex>.heapsnapshot to
  * the artifact folder and answers {filePath, bytes, nodes, edges, durationMs}. */
 int heap_open_lua(lua_State *L);
@@ -53,6 +59,11 @@ struct node {
 struct edge {
     uint32_t name, to; /* name: a string index, or the index of an element edge */
     uint8_t type;
+};
+
+struct heap_loc { /* where a closure's function is defined */
+    uint32_t node;
+    int32_t script, line; /* line 0-based */
 };
 
 struct hmap { /* uint64 -> uint32, open addressing, key 0 unused */
@@ -114,7 +125,7 @@ void heap_chunk_lines(const struct heap_chunk *c, size_t i, void (*fn)(void *ud,
 
 /* Streams the document; *bytes is what the sink received. 0, or -1 when the sink failed. */
 int heap_write(const struct stab *names, const struct node *nodes, size_t nn, const struct edge *edges, size_t ne,
-               heap_sink_fn sink, void *ud, size_t *bytes);
+               const struct heap_loc *locs, size_t nloc, heap_sink_fn sink, void *ud, size_t *bytes);
 /* Writes s as a JSON string: invalid UTF-8 bytes become \u00XX. */
 size_t heap_json_string(char *out, const char *s, size_t n);
 

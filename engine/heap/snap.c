@@ -298,6 +298,8 @@ struct walk {
     char *dbuf;         /* the dump being read */
     size_t dlen, dcap;
     struct heap_chunk chunk;
+    struct heap_loc *locs; /* closures of known scripts */
+    size_t nloc, loccap;
     struct stab names;
     struct ids *ids;
     int idtab;             /* stack index of the id table */
@@ -752,6 +754,23 @@ static uint64_t count_protos(struct walk *w, int f, const lua_Debug *ar) {
     return size;
 }
 
+static heap_script_fn script_ids;
+
+void heap_set_script_ids(heap_script_fn fn) { script_ids = fn; }
+
+static void add_location(struct walk *w, const lua_Debug *ar) {
+    int script = script_ids ? script_ids(ar->source) : 0;
+    if (script <= 0) return;
+    if (w->nloc == w->loccap) {
+        size_t c = w->loccap ? w->loccap * 2 : 64;
+        struct heap_loc *p = realloc(w->locs, c * sizeof *p);
+        if (p == NULL) oom(w);
+        w->locs = p;
+        w->loccap = c;
+    }
+    w->locs[w->nloc++] = (struct heap_loc){w->cur, script, ar->linedefined > 0 ? ar->linedefined - 1 : 0};
+}
+
 static void walk_function(struct walk *w, int f) {
     lua_State *L = w->L;
     w->nodes[w->cur].type = N_CLOSURE; /* nodes may move as children are found: no pointer kept */
@@ -775,6 +794,7 @@ static void walk_function(struct walk *w, int f) {
     if (ar.source[0] == '@' && slash != NULL) file = slash + 1; /* the file's name reads best in a list */
     if (strcmp(ar.what, "main") == 0) w->nodes[w->cur].name = namef(w, "main chunk @ %s", file);
     else w->nodes[w->cur].name = namef(w, "function @ %s:%d", file, ar.linedefined);
+    add_location(w, &ar);
     /* the prototype is not reachable through the API: its bytes go to its first closure */
     uint64_t pk = proto_address(L, f, ar.nups);
     if (pk == 0) /* not 5.4.4's layout: closures with the same source lines share one count */
@@ -977,6 +997,7 @@ void walk_free(struct walk *w) {
     hmap_free(&w->pedges);
     free(w->dbuf);
     heap_chunk_free(&w->chunk);
+    free(w->locs);
     stab_free(&w->names);
 }
 
@@ -1037,10 +1058,10 @@ int heap_snapshot(lua_State *L, heap_sink_fn sink, void *ud, struct heap_stats *
     size_t strs = (strs_cap != w.ids->strs.cap ? strs_cap : 0) + w.ids->strs.cap; /* before and after pruning */
     st->extra_peak = w.ncap * sizeof *w.nodes + w.ecap * sizeof *w.edges + w.upvals.cap * 12 + w.protos.cap * 12 +
                      (w.shapes.cap + w.pedges.cap) * 12 + w.dcap + w.chunk.pcap * sizeof *w.chunk.protos +
-                     w.chunk.scap * sizeof *w.chunk.strs +
+                     w.chunk.scap * sizeof *w.chunk.strs + w.loccap * sizeof *w.locs +
                      strs * (sizeof(uint64_t) + sizeof(struct sval)) + w.names.cap + w.names.ocap * sizeof(size_t) +
                      w.names.scap * 4 + (after > before ? after - before : 0);
-    rc = heap_write(&w.names, w.nodes, w.nn, w.edges, w.ne, sink, ud, &st->bytes) == 0 ? HEAP_OK : HEAP_ERR_SINK;
+    rc = heap_write(&w.names, w.nodes, w.nn, w.edges, w.ne, w.locs, w.nloc, sink, ud, &st->bytes) == 0 ? HEAP_OK : HEAP_ERR_SINK;
     if (rc != HEAP_OK) snprintf(err, errlen, "cannot write the snapshot");
 done:
     walk_free(&w);

@@ -99,7 +99,7 @@ static const char meta[] =
 #define NODE_FIELDS 7
 
 int heap_write(const struct stab *names, const struct node *nodes, size_t nn, const struct edge *edges, size_t ne,
-               heap_sink_fn sink, void *ud, size_t *bytes) {
+               const struct heap_loc *locs, size_t nloc, heap_sink_fn sink, void *ud, size_t *bytes) {
     static struct out o; /* one snapshot at a time: the loop thread's */
     o.sink = sink;
     o.ud = ud;
@@ -128,7 +128,15 @@ int heap_write(const struct stab *names, const struct node *nodes, size_t nn, co
         putu(&o, (uint64_t)e->to * NODE_FIELDS, ' ');
         o.n--;
     }
-    puts_(&o, "],\n\"trace_function_infos\":[],\n\"trace_tree\":[],\n\"samples\":[],\n\"locations\":[],\n\"strings\":[");
+    puts_(&o, "],\n\"trace_function_infos\":[],\n\"trace_tree\":[],\n\"samples\":[],\n\"locations\":[");
+    for (size_t i = 0; i < nloc && !o.failed; i++) {
+        if (i) puts_(&o, ",\n");
+        putu(&o, (uint64_t)locs[i].node * NODE_FIELDS, ',');
+        putu(&o, (uint64_t)locs[i].script, ',');
+        putu(&o, (uint64_t)locs[i].line, ',');
+        puts_(&o, "0");
+    }
+    puts_(&o, "],\n\"strings\":[");
     for (size_t i = 0; i < names->n && !o.failed; i++) {
         size_t len = names->off[i + 1] - names->off[i];
         char *p = room(&o, len * 6 + 4);

@@ -152,10 +152,10 @@ static const struct rt_scenario *script_of(const char *id) {
 
 /* The scriptId of a file:// URL, 0 when it is not a scenario's. */
 int cdp_script_id(const char *url) {
-    if (cdp.rt == NULL || strncmp(url, "file://", 7) != 0) return 0;
-    for (int i = 0; i < cdp.rt->n_scenarios; i++)
-        if (strcmp(cdp.rt->scenarios[i].path, url + 7) == 0) return i + 1;
-    return 0;
+    char source[PATH_MAX + 2];
+    if (strncmp(url, "file://", 7) != 0 || (size_t)snprintf(source, sizeof source, "@%s", url + 7) >= sizeof source)
+        return 0;
+    return rt_script_id(source);
 }
 
 static void get_script_source(long long id, const struct cdp_msg *m) {
@@ -430,11 +430,11 @@ static void console_log(lua_State *L, int level, const char *msg, int fields) {
     lua_Debug ar;
     int first = 1;
     for (int level_ = 1; lua_getstack(L, level_, &ar) && level_ < 32; level_++) {
-        if (!lua_getinfo(L, "Snl", &ar) || ar.source[0] != '@') continue;
+        if (!lua_getinfo(L, "Snl", &ar)) continue;
+        int sid = rt_script_id(ar.source);
+        if (sid == 0) continue;
         char url[PATH_MAX + 8];
         snprintf(url, sizeof url, "file://%s", ar.source + 1);
-        int sid = cdp_script_id(url);
-        if (sid == 0) continue;
         const char *fname = ar.name ? ar.name : "";
         jbuf_printf(&b, "%s{\"functionName\":", first ? "" : ",");
         json_string(&b, fname, strlen(fname));

@@ -52,13 +52,6 @@ static struct {
 
 /* Scripts and their lines */
 
-static int script_of_source(const char *source) {
-    if (source == NULL || source[0] != '@') return 0;
-    for (int i = 0; i < dbg.rt->n_scenarios; i++)
-        if (strcmp(dbg.rt->scenarios[i].path, source + 1) == 0) return i + 1;
-    return 0;
-}
-
 static void note_max(void *ud, int line) {
     int *max = ud;
     if (line > *max) *max = line;
@@ -193,7 +186,7 @@ static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
     for (int i = 0; i < dbg.nbp && hit < 0; i++)
         if (dbg.bps[i].line == ar->currentline) hit = i;
     if (hit < 0 || !lua_getinfo(L, "S", ar)) return;
-    int script = script_of_source(ar->source);
+    int script = rt_script_id(ar->source);
     for (int i = hit; i < dbg.nbp; i++) {
         struct bp *b = &dbg.bps[i];
         if (b->line != ar->currentline || b->script != script) continue;
@@ -262,7 +255,7 @@ static void send_paused(lua_State *co, const char *reason, int hit, int data) {
     int first = 1;
     for (int level = 0; lua_getstack(co, level, &ar); level++) {
         if (!lua_getinfo(co, "Snl", &ar) || strcmp(ar.what, "C") == 0) continue;
-        int script = script_of_source(ar.source);
+        int script = rt_script_id(ar.source);
         if (script == 0) continue; /* not announced: the front end would drop it */
         if (!first) jbuf_puts(&b, ",");
         first = 0;

@@ -58,8 +58,18 @@ static int open_libs(lua_State *L) {
     return 0;
 }
 
+static struct rt *opened; /* the one runtime, for rt_script_id */
+
+int rt_script_id(const char *source) {
+    if (opened == NULL || source == NULL || source[0] != '@') return 0;
+    for (int i = 0; i < opened->n_scenarios; i++)
+        if (strcmp(opened->scenarios[i].path, source + 1) == 0) return i + 1;
+    return 0;
+}
+
 int rt_open(struct rt *rt, const struct conf *conf, char *err, size_t errlen) {
     memset(rt, 0, sizeof *rt);
+    opened = rt;
     rt->conf = conf;
     atomic_init(&rt->alloc.used, 0);
     atomic_init(&rt->alloc.refused, 0);
@@ -80,6 +90,7 @@ int rt_open(struct rt *rt, const struct conf *conf, char *err, size_t errlen) {
 }
 
 void rt_close(struct rt *rt) {
+    if (opened == rt) opened = NULL;
     if (rt->L == NULL) return;
     for (int i = 0; i < rt->n_scenarios; i++) rt_scenario_free(rt, &rt->scenarios[i]);
     free(rt->scenarios);

@@ -56,6 +56,9 @@ int rt_open(struct rt *rt, const struct conf *conf, char *err, size_t errlen);
 void rt_close(struct rt *rt);
 
 struct rt_scenario *rt_find(struct rt *rt, const char *name, size_t len);
+/* A scenario file's number (1.., in load order) from a chunk's source ("@/path/x.lua"), 0 for
+ * any other chunk: the scriptId the inspector, CPU profiles and heap snapshots share. */
+int rt_script_id(const char *source);
 int rt_reserved_name(const char *name);
 
 /* Starts s with parsed values. done is called exactly once, maybe before this returns,

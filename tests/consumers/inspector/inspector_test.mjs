@@ -306,6 +306,13 @@ try {
   }
   check('the chunks load in DevTools\' HeapSnapshotLoader; the 8 MiB lab.Buffer is the largest object',
         biggest.cls === 'lab.Buffer' && biggest.self >= 8 * 1024 * 1024, biggest);
+  let spinLoc = null;
+  for (let i = 0; i < snap.nodeCount; i++) {
+    node.nodeIndex = i * snap.nodeFieldCount;
+    if (node.name().startsWith('function @ event-loop-jam.lua:6')) spinLoc = snap.getLocation(node.nodeIndex);
+  }
+  check('closures carry their location: spin links to the Sources script, line 6', spinLoc &&
+        String(spinLoc.scriptId) === jam.scriptId && spinLoc.lineNumber === 5, spinLoc);
   try { execFileSync(bin, ['analyze', file], {stdio: 'pipe'}); analyzed = true; } catch (e) { analyzed = false; }
   check('... and `proflab analyze` reads it', analyzed);
   await lab('memory-clear');

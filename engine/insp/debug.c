@@ -507,6 +507,55 @@ static void possible_breakpoints(long long id, const struct cdp_msg *m) {
     cdp_reply_buf(id, &r);
 }
 
+/* Debugger.setVariableValue: an edit in the Scope pane. Scope 0 is the frame's locals, 1 its
+ * upvalues, 2 the globals, in the order the paused event lists them. */
+static void set_variable(long long id, const struct cdp_msg *m) {
+    const char *cf = cdp_param_str(m, "callFrameId"), *name = cdp_param_str(m, "variableName");
+    long long scope;
+    char *e;
+    long level = cf ? strtol(cf, &e, 10) : -1;
+    lua_Debug ar;
+    lua_State *co = dbg.co;
+    if (cf == NULL || *cf == '\0' || *e != '\0' || name == NULL || cdp_param_int(m, "scopeNumber", &scope) != 0 ||
+        !frame_at((int)level, &ar) || !lua_checkstack(co, 6)) {
+        cdp_reply_error(id, -32000, "no such call frame or variable: the debugger is not paused there");
+        return;
+    }
+    int top = lua_gettop(co), ok = 0;
+    const char *oid = cdp_param_str(m, "newValue.objectId");
+    if (oid != NULL ? !remote_lookup(co, oid) : cdp_param_push(m, "newValue.value", co) != 0) {
+        if (oid != NULL || cdp_param_str(m, "newValue.unserializableValue") == NULL) {
+            cdp_reply_error(id, -32602, "newValue must be a primitive value or a known objectId");
+            return;
+        }
+        lua_pushnumber(co, strtod(cdp_param_str(m, "newValue.unserializableValue"), NULL)); /* NaN, Infinity */
+    }
+    int v = lua_gettop(co), slot = 0;
+    const char *n;
+    if (scope == 0) {
+        for (int i = 1; (n = lua_getlocal(co, &ar, i)) != NULL; i++) {
+            if (strcmp(n, name) == 0) slot = i;
+            lua_pop(co, 1);
+        }
+        if (slot) lua_pushvalue(co, v), ok = lua_setlocal(co, &ar, slot) != NULL;
+    } else if (scope == 1) {
+        lua_getinfo(co, "f", &ar);
+        for (int i = 1; (n = lua_getupvalue(co, -1, i)) != NULL && !slot; i++) {
+            if (strcmp(n, name) == 0) slot = i;
+            lua_pop(co, 1);
+        }
+        if (slot) lua_pushvalue(co, v), ok = lua_setupvalue(co, -2, slot) != NULL;
+    } else if (scope == 2) {
+        lua_pushglobaltable(co);
+        lua_pushvalue(co, v);
+        lua_setfield(co, -2, name);
+        ok = 1;
+    }
+    lua_settop(co, top);
+    if (ok) cdp_reply_raw(id, "{}");
+    else cdp_reply_error(id, -32000, "no variable of that name in that scope");
+}
+
 /* Methods */
 
 static void step(long long id, int kind) {
@@ -573,6 +622,8 @@ int dbg_method(long long id, const char *name, const struct cdp_msg *m) {
             return 0;
         }
         cdp_evaluate(id, m, (int)level);
+    } else if (strcmp(name, "setVariableValue") == 0) {
+        set_variable(id, m);
     } else if (strcmp(name, "setPauseOnExceptions") == 0) {
         const char *state = cdp_param_str(m, "state");
         if (state == NULL || (strcmp(state, "none") != 0 && strcmp(state, "uncaught") != 0 && strcmp(state, "all") != 0 &&

@@ -93,6 +93,9 @@ void cdp_msg_free(struct cdp_msg *m);
 const char *cdp_param_str(const struct cdp_msg *m, const char *name);
 int cdp_param_true(const struct cdp_msg *m, const char *name);
 int cdp_param_int(const struct cdp_msg *m, const char *name, long long *out);
+/* Pushes a primitive parameter (string, number, boolean, null as nil) on L: 0, or -1 (absent,
+ * an object or an array), nothing pushed. */
+int cdp_param_push(const struct cdp_msg *m, const char *name, lua_State *L);
 
 /* remote.c: Lua values as RemoteObjects, on the loop thread. */
 void remote_object(lua_State *L, int idx, struct jbuf *b);

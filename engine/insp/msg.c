@@ -1,6 +1,7 @@
 /* msg.c: an inbound CDP message read with jansson: {"id": integer, "method": string,
  * "params": object}, with typed access to the parameters. */
 #include <jansson.h>
+#include <lua.h>
 #include <string.h>
 
 #include "insp.h"
@@ -54,5 +55,16 @@ int cdp_param_int(const struct cdp_msg *m, const char *name, long long *out) {
     json_t *v = param(m, name);
     if (!json_is_integer(v)) return -1;
     *out = json_integer_value(v);
+    return 0;
+}
+
+int cdp_param_push(const struct cdp_msg *m, const char *name, lua_State *L) {
+    json_t *v = param(m, name);
+    if (json_is_string(v)) lua_pushlstring(L, json_string_value(v), json_string_length(v));
+    else if (json_is_integer(v)) lua_pushinteger(L, (lua_Integer)json_integer_value(v));
+    else if (json_is_real(v)) lua_pushnumber(L, json_real_value(v));
+    else if (json_is_boolean(v)) lua_pushboolean(L, json_is_true(v));
+    else if (json_is_null(v)) lua_pushnil(L);
+    else return -1;
     return 0;
 }

@@ -60,7 +60,7 @@ build() {
     insp)
       # shellcheck disable=SC2046 # pkg-config prints several words on purpose
       "$clang" "${flags[@]}" "$root/tests/fuzz/insp/insp_fuzz.c" "$root/engine/insp/head.c" "$root/engine/insp/msg.c" \
-        $(pkg-config --cflags --libs jansson) -lwslay -o "$tmp/fuzz_insp" ;;
+        $(pkg-config --cflags --libs jansson lua5.4) -lwslay -o "$tmp/fuzz_insp" ;;
   esac
 }
 

@@ -202,6 +202,12 @@ try {
   const setLocal = await Debugger.evaluateOnCallFrame({callFrameId: p.callFrames[0].callFrameId, expression: 'ms = 1'});
   const ms = await Debugger.evaluateOnCallFrame({callFrameId: p.callFrames[0].callFrameId, expression: 'ms'});
   check('an assignment in the Console sets the frame\'s local', !setLocal.exceptionDetails && ms.result.value === 1, ms);
+  await Debugger.setVariableValue({scopeNumber: 0, variableName: 'ms', newValue: {value: 2}, callFrameId: p.callFrames[0].callFrameId});
+  const ms2 = await Debugger.evaluateOnCallFrame({callFrameId: p.callFrames[0].callFrameId, expression: 'ms'});
+  check('setVariableValue (an edit in the Scope pane) sets it too', ms2.result.value === 2, ms2);
+  let noVar;
+  try { await Debugger.setVariableValue({scopeNumber: 0, variableName: 'nope', newValue: {value: 1}, callFrameId: '0'}); } catch (e) { noVar = e; }
+  check('... and refuses a name the scope does not have', noVar && /no variable/.test(noVar.message));
   paused = new Promise(r => Debugger.paused(r));
   await Debugger.stepOut();
   p = await paused;

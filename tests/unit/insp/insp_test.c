@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <lauxlib.h>
+#include <lua.h>
+
 #include "insp/insp.h"
 
 static const char upgrade_head[] = "GET /id HTTP/1.1\r\nHost: 127.0.0.1:9229\r\nUpgrade: websocket\r\n"
@@ -118,6 +121,30 @@ static void test_messages(void **state) {
     assert_true(cdp_param_true(&m, "flag"));
     assert_false(cdp_param_true(&m, "location"));
     assert_int_equal(cdp_param_int(&m, "flag", &line), -1);
+    cdp_msg_free(&m);
+
+    /* primitive values onto a Lua stack, as setVariableValue's newValue.value */
+    static const char vals[] = "{\"id\":1,\"method\":\"m\",\"params\":{\"s\":\"x\",\"i\":42,\"f\":1.5,\"b\":false,"
+                               "\"n\":null,\"o\":{},\"a\":[]}}";
+    assert_int_equal(cdp_msg_parse(vals, sizeof vals - 1, &m), 0);
+    lua_State *L = luaL_newstate();
+    assert_non_null(L);
+    assert_int_equal(cdp_param_push(&m, "s", L), 0);
+    assert_string_equal(lua_tostring(L, -1), "x");
+    assert_int_equal(cdp_param_push(&m, "i", L), 0);
+    assert_true(lua_isinteger(L, -1) && lua_tointeger(L, -1) == 42);
+    assert_int_equal(cdp_param_push(&m, "f", L), 0);
+    assert_true(!lua_isinteger(L, -1) && lua_tonumber(L, -1) == 1.5);
+    assert_int_equal(cdp_param_push(&m, "b", L), 0);
+    assert_true(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
+    assert_int_equal(cdp_param_push(&m, "n", L), 0);
+    assert_true(lua_isnil(L, -1));
+    int top = lua_gettop(L);
+    assert_int_equal(cdp_param_push(&m, "o", L), -1);
+    assert_int_equal(cdp_param_push(&m, "a", L), -1);
+    assert_int_equal(cdp_param_push(&m, "missing", L), -1);
+    assert_int_equal(lua_gettop(L), top);
+    lua_close(L);
     cdp_msg_free(&m);
 
     static const struct {

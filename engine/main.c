@@ -103,38 +103,25 @@ static int serve(int argc, char **argv) {
     log_end();
     if (conf.lab_enable && conf.lab_token == NULL) log_msg(LOG_WARN, "LAB_ENABLE is true but LAB_TOKEN is empty: the lab stays disabled");
 
+    int code = 1;
     if (loop_init() != 0) {
         log_msg(LOG_ERROR, "cannot create the event loop");
+        guard_tokens_free(&guard);
         return 1;
     }
     struct rt rt;
     char rerr[512];
-    if (rt_open(&rt, &conf, rerr, sizeof rerr) != 0) {
-        log_msg(LOG_ERROR, "%s", rerr);
-        rt_close(&rt);
-        return 1;
-    }
+    if (rt_open(&rt, &conf, rerr, sizeof rerr) != 0) goto failed;
     heap_set_script_ids(rt_script_id); /* closures in snapshots link to the inspector's scripts */
-    if (http_start(&conf, &rt, &guard, rerr, sizeof rerr) != 0) {
-        log_msg(LOG_ERROR, "%s", rerr);
-        rt_close(&rt);
-        return 1;
-    }
-    if (met_serve_start(&conf, &rt, rerr, sizeof rerr) != 0) { /* metrics, lag monitor, watchdog, admin */
-        log_msg(LOG_ERROR, "%s", rerr);
-        met_serve_stop();
-        rt_close(&rt);
-        met_registry_free();
-        return 1;
-    }
-    if (conf.inspect_enabled && insp_start(&conf, &rt, &guard, rerr, sizeof rerr) != 0) {
-        log_msg(LOG_ERROR, "%s", rerr);
-        met_serve_stop();
-        rt_close(&rt);
-        met_registry_free();
-        return 1;
-    }
-    int code = http_run();
+    if (http_start(&conf, &rt, &guard, rerr, sizeof rerr) != 0) goto failed;
+    if (met_serve_start(&conf, &rt, rerr, sizeof rerr) != 0) goto failed; /* metrics, lag monitor, watchdog, admin */
+    if (conf.inspect_enabled && insp_start(&conf, &rt, &guard, rerr, sizeof rerr) != 0) goto failed;
+    code = http_run();
+    goto stop;
+failed:
+    log_msg(LOG_ERROR, "%s", rerr);
+    http_dispose();
+stop:
     insp_stop();
     met_serve_stop();
     rt_close(&rt);

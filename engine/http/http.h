@@ -15,6 +15,9 @@ int http_start(const struct conf *conf, struct rt *rt, const struct guard *guard
 /* Serves until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish within
  * conf->shutdown_grace_ms and releases everything. Returns the process exit code. */
 int http_run(void);
+/* Closes the listeners and frees what http_start made; http_run does it at its end, a start
+ * that fails later (metrics, inspector) calls it. Safe after a partial http_start. */
+void http_dispose(void);
 /* 1 once SIGTERM or SIGINT arrived: a paused debugger lets go so the engine can stop. */
 int http_stop_requested(void);
 

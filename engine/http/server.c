@@ -29,6 +29,7 @@ static struct {
     SSL_CTX *ssl;
     const struct conf *conf;
     struct rt *rt;
+    int config_ready, ctx_ready;
 } srv;
 
 static volatile sig_atomic_t stop_signal;
@@ -69,12 +70,14 @@ int http_start(const struct conf *conf, struct rt *rt, const struct guard *guard
     srv.conf = conf;
     srv.rt = rt;
     h2o_config_init(&srv.config);
+    srv.config_ready = 1;
     srv.config.server_name = h2o_iovec_init(H2O_STRLIT("proflab/" PROFLAB_VERSION));
     srv.config.max_request_entity_size = 1024 * 1024;
     h2o_hostconf_t *host = h2o_config_register_host(&srv.config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     routes_register(path, conf, rt, guard);
     h2o_context_init(&srv.ctx, loop_evloop(), &srv.config);
+    srv.ctx_ready = 1;
 
     if (conf->tls_enabled) {
         srv.ssl = tls_context(conf->tls_self_signed ? NULL : conf->tls_cert, conf->tls_key, err, errlen);
@@ -146,8 +149,19 @@ int http_run(void) {
         h2o_timeout_unlink(&srv.ctx.http2._graceful_shutdown_timeout);
     log_msg(LOG_INFO, "stopped");
     log_set_buffered(0);
-    h2o_context_dispose(&srv.ctx);
-    h2o_config_dispose(&srv.config);
-    if (srv.ssl != NULL) SSL_CTX_free(srv.ssl);
+    http_dispose();
     return sig != 0 ? 0 : 1;
+}
+
+void http_dispose(void) {
+    if (srv.n_listeners > 0) {
+        close_listeners();
+        loop_run_once(0); /* the evloop frees closed sockets on its next pass */
+        srv.n_listeners = 0;
+    }
+    if (srv.ctx_ready) h2o_context_dispose(&srv.ctx);
+    if (srv.config_ready) h2o_config_dispose(&srv.config);
+    if (srv.ssl != NULL) SSL_CTX_free(srv.ssl);
+    srv.ctx_ready = srv.config_ready = 0;
+    srv.ssl = NULL;
 }

@@ -335,6 +335,16 @@ try {
   check(`no exception (${e.message})`, false, e.stack);
 }
 
+// a second engine on the same inspector port: exit 1 saying so, everything freed (under ASan a
+// leak would change the exit code)
+{
+  const work2 = fs.mkdtempSync(path.join(os.tmpdir(), 'proflab-insp2-'));
+  const busy = await startEngine(bin, work2, token, ['--inspect', `127.0.0.1:${inspPort}`]);
+  check('--inspect on a port in use: exit 1', await busy.exited === 1, busy.log().slice(-1500));
+  check('... naming the address', /--inspect: cannot listen on 127\.0\.0\.1:\d+: Address already in use/.test(busy.log()));
+  fs.rmSync(work2, {recursive: true, force: true});
+}
+
 // SIGTERM with a session attached: the session ends, the engine exits 0
 const last = await CDP({host: '127.0.0.1', port: inspPort, local: true}).catch(e => e);
 if (last.Runtime) await last.Debugger.enable();

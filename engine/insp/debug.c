@@ -6,6 +6,7 @@
  * hook, which fires at the scenario's next instruction. */
 #include <lauxlib.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static struct {
     int nbp, next_id;
     struct code_lines *lines;
     int nlines;
-    int line_hook;            /* dispatcher handle, -1 when not added */
+    int line_hook, hook_kind; /* dispatcher handle (-1 when none), 1 every line, 2 on demand */
     atomic_int interrupt;     /* the one-shot's handle, read by the socket thread */
     atomic_int pause_asked, listening;
     int step, step_depth;
@@ -119,17 +120,67 @@ static int resolve_line(int script, int line) {
 
 static void pause_here(lua_State *L, const char *reason, int hit, int data);
 
-static int need_line_hook(void) { return dbg.step != STEP_NONE || (dbg.active && dbg.nbp > 0); }
-
 static void on_line(lua_State *L, lua_Debug *ar, void *ud);
+static void on_call(lua_State *L, lua_Debug *ar, void *ud);
 
+/* A step watches every line. Breakpoints alone watch the lines of the functions that hold one:
+ * calls and returns tell which function runs, and only its thread gets line events (a line
+ * hook everywhere makes a tight loop some 8 times slower). */
 static void update_hook(void) {
-    int need = dbg.enabled && need_line_hook();
-    if (need && dbg.line_hook < 0) dbg.line_hook = hook_add(LUA_MASKLINE, 0, on_line, NULL);
-    else if (!need && dbg.line_hook >= 0) {
-        hook_remove(dbg.line_hook);
-        dbg.line_hook = -1;
+    int want = !dbg.enabled ? 0 : dbg.step != STEP_NONE ? 1 : dbg.active && dbg.nbp > 0 ? 2 : 0;
+    if (want == dbg.hook_kind) return;
+    if (dbg.line_hook >= 0) hook_remove(dbg.line_hook);
+    dbg.line_hook = want == 1   ? hook_add(LUA_MASKLINE, 0, on_line, NULL)
+                    : want == 2 ? hook_add_on_demand(LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE, on_call, NULL)
+                                : -1;
+    dbg.hook_kind = dbg.line_hook >= 0 ? want : 0;
+}
+
+/* rt_script_id for the hot path: a chunk's source string keeps its address while the chunk
+ * lives, and scenario chunks live as long as the engine, so an address seen once is known */
+static int source_script(const char *source) {
+    static struct {
+        const char *source;
+        int script;
+    } seen[64];
+    size_t k = ((uintptr_t)source >> 4) & 63;
+    if (seen[k].source == source &&
+        (seen[k].script == 0 || strcmp(dbg.rt->scenarios[seen[k].script - 1].path, source + 1) == 0))
+        return seen[k].script;
+    seen[k].source = source;
+    return seen[k].script = rt_script_id(source);
+}
+
+/* Whether a Lua function (ar filled by "S") holds a breakpoint. */
+static int function_holds_breakpoint(const lua_Debug *ar) {
+    int script = source_script(ar->source);
+    if (script == 0) return 0;
+    int main = strcmp(ar->what, "main") == 0;
+    for (int i = 0; i < dbg.nbp; i++)
+        if (dbg.bps[i].script == script &&
+            (main || (dbg.bps[i].line >= ar->linedefined && dbg.bps[i].line <= ar->lastlinedefined)))
+            return 1;
+    return 0;
+}
+
+/* Whether the function at level of L's stack holds a breakpoint. */
+static int holds_breakpoint(lua_State *L, int level) {
+    lua_Debug ar;
+    if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "S", &ar) || strcmp(ar.what, "C") == 0) return 0;
+    return function_holds_breakpoint(&ar);
+}
+
+static void on_call(lua_State *L, lua_Debug *ar, void *ud) {
+    if (ar->event == LUA_HOOKLINE) {
+        on_line(L, ar, ud);
+        return;
     }
+    /* a call: the callee is level 0; a return: the caller, level 1, runs next. A C function
+     * has no lines: the thread keeps what its Lua caller needs until that C function returns */
+    lua_Debug f;
+    if (!lua_getstack(L, ar->event == LUA_HOOKRET ? 1 : 0, &f) || !lua_getinfo(L, "S", &f) || strcmp(f.what, "C") == 0)
+        return;
+    hook_thread_lines(L, function_holds_breakpoint(&f));
 }
 
 static int stack_depth(lua_State *L) {
@@ -285,6 +336,8 @@ static void pause_here(lua_State *L, const char *reason, int hit, int data) {
     dbg.co = NULL;
     if (cdp_attached()) cdp_event_raw("Debugger.resumed", "{}");
     update_hook();
+    /* breakpoints set or removed during the pause, in the function that goes on */
+    if (dbg.hook_kind == 2) hook_thread_lines(L, holds_breakpoint(L, 0));
 }
 
 /* Scopes and environments of the paused frames */

@@ -5,12 +5,22 @@
 
 #include <lauxlib.h>
 #include <stdatomic.h>
+#include <string.h>
 
 struct hook_user {
-    int used, oneshot, mask, count;
+    int used, oneshot, on_demand, mask, count;
     hook_fn fn;
     void *ud;
 };
+
+/* A thread's line events on demand, kept in its LUA_EXTRASPACE (which a new thread copies from
+ * the main one): valid while gen is the dispatcher's, so removing a user turns them all off. */
+struct thread_lines {
+    int on;
+    unsigned gen;
+};
+_Static_assert(sizeof(struct thread_lines) <= LUA_EXTRASPACE, "LUA_EXTRASPACE holds a thread's line demand");
+static _Atomic unsigned lines_gen = 1;
 
 static struct hook_user users[HOOK_USERS_MAX];
 static _Atomic unsigned armed;             /* bit per one-shot user */
@@ -22,11 +32,26 @@ static void dispatch(lua_State *L, lua_Debug *ar);
  * they were armed (string.rep, table.sort, ...), whichever comes first. */
 #define ARMED_MASK (LUA_MASKCOUNT | LUA_MASKRET)
 
+static int thread_mask(lua_State *L) {
+    struct thread_lines t;
+    memcpy(&t, lua_getextraspace(L), sizeof t);
+    return steady_mask | (t.on && t.gen == atomic_load(&lines_gen) ? LUA_MASKLINE : 0);
+}
+
 static void apply(lua_State *L) {
     if (L == NULL) return;
-    if (atomic_load(&armed) != 0) lua_sethook(L, dispatch, steady_mask | ARMED_MASK, 1);
-    else if (steady_mask != 0) lua_sethook(L, dispatch, steady_mask, steady_count);
+    int mask = thread_mask(L);
+    if (atomic_load(&armed) != 0) lua_sethook(L, dispatch, mask | ARMED_MASK, 1);
+    else if (mask != 0) lua_sethook(L, dispatch, mask, steady_count);
     else lua_sethook(L, NULL, 0, 0);
+}
+
+void hook_thread_lines(lua_State *L, int on) {
+    struct thread_lines t = {on, atomic_load(&lines_gen)}, was;
+    memcpy(&was, lua_getextraspace(L), sizeof was);
+    if ((was.on && was.gen == t.gen) == (on != 0)) return; /* lua_sethook walks the whole call stack */
+    memcpy(lua_getextraspace(L), &t, sizeof t);
+    apply(L);
 }
 
 static void recompute(void) {
@@ -34,7 +59,7 @@ static void recompute(void) {
     steady_count = 0;
     for (int i = 0; i < HOOK_USERS_MAX; i++) {
         if (!users[i].used || users[i].oneshot) continue;
-        steady_mask |= users[i].mask;
+        steady_mask |= users[i].mask & ~(users[i].on_demand ? LUA_MASKLINE : 0);
         if ((users[i].mask & LUA_MASKCOUNT) && (steady_count == 0 || users[i].count < steady_count))
             steady_count = users[i].count;
     }
@@ -50,30 +75,36 @@ static void dispatch(lua_State *L, lua_Debug *ar) {
         if (ar->event == LUA_HOOKCOUNT && !(steady_mask & LUA_MASKCOUNT)) return;
         if (ar->event == LUA_HOOKRET && !(steady_mask & LUA_MASKRET)) return;
     }
+    int bit = ar->event == LUA_HOOKTAILCALL ? LUA_MASKCALL : 1 << ar->event;
+    if (!(thread_mask(L) & bit)) { /* asked by a user since removed: this thread stops asking */
+        apply(L);
+        return;
+    }
     for (int i = 0; i < HOOK_USERS_MAX; i++) {
         struct hook_user *u = &users[i];
         if (!u->used || u->oneshot) continue;
-        int bit = ar->event == LUA_HOOKTAILCALL ? LUA_MASKCALL : 1 << ar->event;
         if (u->mask & bit) u->fn(L, ar, u->ud);
     }
 }
 
-static int add(int oneshot, int mask, int count, hook_fn fn, void *ud) {
+static int add(int oneshot, int on_demand, int mask, int count, hook_fn fn, void *ud) {
     for (int i = 0; i < HOOK_USERS_MAX; i++) {
         if (users[i].used) continue;
-        users[i] = (struct hook_user){1, oneshot, mask, count > 0 ? count : 1, fn, ud};
+        users[i] = (struct hook_user){1, oneshot, on_demand, mask, count > 0 ? count : 1, fn, ud};
         recompute();
         return i;
     }
     return -1;
 }
 
-int hook_add(int mask, int count, hook_fn fn, void *ud) { return add(0, mask, count, fn, ud); }
-int hook_add_oneshot(hook_fn fn, void *ud) { return add(1, 0, 0, fn, ud); }
+int hook_add(int mask, int count, hook_fn fn, void *ud) { return add(0, 0, mask, count, fn, ud); }
+int hook_add_on_demand(int mask, hook_fn fn, void *ud) { return add(0, 1, mask, 0, fn, ud); }
+int hook_add_oneshot(hook_fn fn, void *ud) { return add(1, 0, 0, 0, fn, ud); }
 
 void hook_remove(int handle) {
     if (handle < 0 || handle >= HOOK_USERS_MAX) return;
     atomic_fetch_and(&armed, ~(1u << handle));
+    if (users[handle].on_demand) atomic_fetch_add(&lines_gen, 1);
     users[handle].used = 0;
     recompute();
 }
@@ -81,7 +112,7 @@ void hook_remove(int handle) {
 void hook_arm(int handle) {
     atomic_fetch_or(&armed, 1u << handle);
     lua_State *L = atomic_load(&running);
-    if (L != NULL) lua_sethook(L, dispatch, steady_mask | ARMED_MASK, 1);
+    if (L != NULL) lua_sethook(L, dispatch, thread_mask(L) | ARMED_MASK, 1);
 }
 
 lua_State *hook_enter(lua_State *co) {

@@ -12,6 +12,11 @@ typedef void (*hook_fn)(lua_State *L, lua_Debug *ar, void *ud);
 /* A steady user: called on every event of mask (LUA_MASKCALL, ...; count with LUA_MASKCOUNT).
  * Returns a handle, or -1 when all slots are taken. */
 int hook_add(int mask, int count, hook_fn fn, void *ud);
+/* A user whose line events are wanted on some threads only: its other events are steady; a
+ * thread gets line events after hook_thread_lines(L, 1) until hook_thread_lines(L, 0), or until
+ * an on-demand user is removed. */
+int hook_add_on_demand(int mask, hook_fn fn, void *ud);
+void hook_thread_lines(lua_State *L, int on);
 /* A one-shot user: called once at the next instruction after hook_arm(handle), or at the
  * return of the C function that was running, whichever comes first. */
 int hook_add_oneshot(hook_fn fn, void *ud);

@@ -1,6 +1,7 @@
 -- bench-cpu: a fixed amount of CPU-bound Lua (calls, tables, strings, arithmetic), timed
 -- inside the call (wall and CPU time), optionally under the CPU profiler. scripts/bench/profiler.sh drives it;
--- scripts/bench/cpu-work.js is the same work in JavaScript.
+-- scripts/bench/cpu-work.js is the same work in JavaScript; scripts/bench/inspector.sh runs it
+-- under a DevTools session.
 local lab = require "lab"
 
 local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
@@ -19,6 +20,9 @@ local function work(rounds)
     local x = 1.0
     for _ = 1, 20000 do x = 1 + 1 / x end
     acc = acc + x
+    if acc ~= acc then
+      acc = 0 -- never runs: scripts/bench/inspector.sh sets a breakpoint here
+    end
   end
   return acc
 end

@@ -23,7 +23,8 @@
 
 struct bp {
     int id, script, line; /* line: 1-based, moved to the first line holding code */
-    char *condition;      /* a Lua expression, or NULL */
+    int condition;        /* registry ref of the compiled condition, LUA_NOREF for none,
+                           * LUA_REFNIL when it does not compile (then it always stops) */
 };
 
 struct code_lines { /* the lines holding code of one script, read on first use */
@@ -49,7 +50,9 @@ static struct {
     int paused, resume, evaluating;
     int on_exceptions; /* Debugger.setPauseOnExceptions: uncaught or all */
     unsigned generation; /* of the pause: an environment from an older one reads globals only */
-} dbg = {.line_hook = -1, .interrupt = -1, .active = 1};
+    int cond_thread, cond_env; /* registry refs: where conditions run, and their environment */
+    unsigned cond_env_gen;
+} dbg = {.line_hook = -1, .interrupt = -1, .active = 1, .cond_thread = LUA_NOREF, .cond_env = LUA_NOREF};
 
 /* Scripts and their lines */
 
@@ -190,28 +193,54 @@ static int stack_depth(lua_State *L) {
     return n;
 }
 
-/* A breakpoint's condition, run on a fresh thread in the frame's scope: 1 to stop. An error
- * stops too, so a mistyped condition shows itself. */
-static int condition_holds(const char *cond) {
+/* A breakpoint's condition, compiled once when the breakpoint is set, run in the scope of the
+ * frame that reached the line (an environment rebuilt after each pause: its lookups are by
+ * level), on a thread of its own with hooks off. An error stops too, so a mistyped condition
+ * shows itself. */
+static int condition_holds(int ref) {
     lua_State *L = dbg.rt->L;
-    int top = lua_gettop(L);
+    if (ref == LUA_REFNIL) return 1;
+    int top = lua_gettop(L), holds = 1;
     if (!lua_checkstack(L, 4)) return 1;
-    lua_State *T = lua_newthread(L);
-    int holds = 1;
-    lua_sethook(T, NULL, 0, 0);
-    size_t n = strlen(cond);
-    char *src = malloc(n + 8);
-    if (src != NULL && lua_checkstack(T, 4)) {
-        memcpy(src, "return ", 7);
-        memcpy(src + 7, cond, n + 1);
-        if (luaL_loadbuffer(T, src, n + 7, "=condition") == LUA_OK) {
-            if (dbg_push_env(T, 0) == 0 && lua_setupvalue(T, -2, 1) == NULL) lua_pop(T, 1);
-            if (lua_pcall(T, 0, 1, 0) == LUA_OK) holds = lua_toboolean(T, -1);
-        }
+    if (dbg.cond_thread == LUA_NOREF) {
+        lua_State *T = lua_newthread(L);
+        lua_sethook(T, NULL, 0, 0);
+        dbg.cond_thread = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    free(src);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, dbg.cond_thread);
+    lua_State *T = lua_tothread(L, -1);
+    if (T != NULL && lua_checkstack(T, 4)) {
+        if (dbg.cond_env == LUA_NOREF || dbg.cond_env_gen != dbg.generation) {
+            luaL_unref(L, LUA_REGISTRYINDEX, dbg.cond_env);
+            dbg.cond_env = dbg_push_env(L, 0) == 0 ? luaL_ref(L, LUA_REGISTRYINDEX) : LUA_NOREF;
+            dbg.cond_env_gen = dbg.generation;
+        }
+        lua_rawgeti(T, LUA_REGISTRYINDEX, ref);
+        lua_rawgeti(T, LUA_REGISTRYINDEX, dbg.cond_env);
+        if (!lua_istable(T, -1) || lua_setupvalue(T, -2, 1) == NULL) lua_pop(T, 1);
+        if (lua_pcall(T, 0, 1, 0) == LUA_OK) holds = lua_toboolean(T, -1);
+        lua_settop(T, 0);
+    }
     lua_settop(L, top);
     return holds;
+}
+
+static int compile_condition(const char *cond) {
+    lua_State *L = dbg.rt->L;
+    if (cond == NULL || *cond == '\0') return LUA_NOREF;
+    if (!lua_checkstack(L, 3)) return LUA_REFNIL;
+    lua_pushliteral(L, "return ");
+    lua_pushstring(L, cond);
+    lua_concat(L, 2);
+    size_t n;
+    const char *src = lua_tolstring(L, -1, &n);
+    int ok = luaL_loadbuffer(L, src, n, "=condition") == LUA_OK;
+    lua_remove(L, -2);
+    if (!ok) {
+        lua_pop(L, 1);
+        return LUA_REFNIL;
+    }
+    return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
@@ -243,7 +272,7 @@ static void on_line(lua_State *L, lua_Debug *ar, void *ud) {
         if (b->line != ar->currentline || b->script != script) continue;
         dbg.co = L; /* the condition reads this frame */
         dbg.paused = 1;
-        int stop = b->condition == NULL || condition_holds(b->condition);
+        int stop = b->condition == LUA_NOREF || condition_holds(b->condition);
         dbg.paused = 0;
         if (stop) {
             pause_here(L, "other", b->id, 0);
@@ -494,11 +523,7 @@ static int add_breakpoint(long long id, int script, int line, const char *condit
     }
     int resolved = script ? resolve_line(script, line) : 0;
     struct bp *b = &dbg.bps[dbg.nbp];
-    *b = (struct bp){++dbg.next_id, script, resolved, NULL};
-    if (condition != NULL && *condition != '\0' && (b->condition = strdup(condition)) == NULL) {
-        cdp_reply_error(id, -32000, "out of memory");
-        return -1;
-    }
+    *b = (struct bp){++dbg.next_id, script, resolved, compile_condition(condition)};
     dbg.nbp++;
     update_hook();
     struct jbuf r;
@@ -521,7 +546,7 @@ static void remove_breakpoint(long long id, const char *bid) {
     if (bid != NULL && *bid != '\0' && *end == '\0')
         for (int i = 0; i < dbg.nbp; i++)
             if (dbg.bps[i].id == n) {
-                free(dbg.bps[i].condition);
+                luaL_unref(dbg.rt->L, LUA_REGISTRYINDEX, dbg.bps[i].condition);
                 dbg.bps[i] = dbg.bps[--dbg.nbp];
                 break;
             }
@@ -530,8 +555,12 @@ static void remove_breakpoint(long long id, const char *bid) {
 }
 
 static void clear_breakpoints(void) {
-    for (int i = 0; i < dbg.nbp; i++) free(dbg.bps[i].condition);
+    lua_State *L = dbg.rt->L;
+    for (int i = 0; i < dbg.nbp; i++) luaL_unref(L, LUA_REGISTRYINDEX, dbg.bps[i].condition);
     dbg.nbp = 0;
+    luaL_unref(L, LUA_REGISTRYINDEX, dbg.cond_thread);
+    luaL_unref(L, LUA_REGISTRYINDEX, dbg.cond_env);
+    dbg.cond_thread = dbg.cond_env = LUA_NOREF;
 }
 
 /* Lines holding code from start to end (exclusive; default: start's line alone). */

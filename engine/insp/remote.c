@@ -1,6 +1,7 @@
 /* remote.c: Lua values as the protocol's RemoteObjects. Tables, functions, userdata and
  * coroutines get an objectId: a slot in a table of the registry, kept until the session asks to
- * release them, or ends (the table is a retainer: heap snapshots show it as "(inspector objects)"). */
+ * release them, or ends. The table keeps what it names alive: heap snapshots show it as
+ * proflab.InspectorObjects, so a leak seen through DevTools is not blamed on the scenario. */
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,10 @@ static void push_objects(lua_State *L) {
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &objects_key) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_createtable(L, 0, 0);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "proflab.InspectorObjects");
+        lua_setfield(L, -2, "__name");
+        lua_setmetatable(L, -2);
         lua_pushvalue(L, -1);
         lua_rawsetp(L, LUA_REGISTRYINDEX, &objects_key);
     }

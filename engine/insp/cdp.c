@@ -210,17 +210,48 @@ static int traceback(lua_State *L) {
     return 1;
 }
 
+/* What hovering a variable and the Console's eager preview ask for (throwOnSideEffect): a name
+ * path is read raw, no code runs; anything else is refused, since Lua code cannot be proven
+ * free of side effects. */
+static void evaluate_name_path(long long id, const char *expr, int frame) {
+    size_t first = cdp_name_path(expr);
+    lua_State *L = cdp.rt->L;
+    int top = lua_gettop(L);
+    if (first == 0 || !lua_checkstack(L, 4)) {
+        cdp_reply_error(id, -32000, "proflab previews names and fields only (a.b.c): other Lua runs when asked");
+        return;
+    }
+    dbg_push_name(L, frame, expr, first);
+    for (const char *p = expr + first; *p == '.'; ) {
+        const char *f = ++p;
+        while (*p && *p != '.') p++;
+        if (lua_istable(L, -1)) {
+            lua_pushlstring(L, f, (size_t)(p - f));
+            lua_rawget(L, -2);
+        } else {
+            lua_pushnil(L);
+        }
+        lua_remove(L, -2);
+    }
+    struct jbuf r;
+    jbuf_init(&r);
+    jbuf_puts(&r, "{\"result\":");
+    remote_object(L, -1, &r);
+    jbuf_puts(&r, "}");
+    lua_settop(L, top);
+    cdp_reply_buf(id, &r);
+}
+
 /* Runs expr on a fresh thread (hooks off: a breakpoint does not stop the Console) and answers
  * with its first value. frame >= 0: in that paused frame's scope (locals, upvalues, globals). */
 void cdp_evaluate(long long id, const struct cdp_msg *m, int frame) {
-    if (cdp_param_true(m, "throwOnSideEffect")) {
-        /* the Console's eager preview: Lua code cannot be proven free of side effects */
-        cdp_reply_error(id, -32000, "proflab evaluates Lua only when asked (no side-effect-free preview)");
-        return;
-    }
     const char *expr = cdp_param_str(m, "expression");
     if (expr == NULL) {
         cdp_reply_error(id, -32602, "expression must be a string");
+        return;
+    }
+    if (cdp_param_true(m, "throwOnSideEffect")) {
+        evaluate_name_path(id, expr, frame);
         return;
     }
     lua_State *L = cdp.rt->L;

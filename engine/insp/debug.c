@@ -496,6 +496,35 @@ static int env_newindex(lua_State *E) {
     return 0;
 }
 
+void dbg_push_name(lua_State *T, int frame, const char *name, size_t len) {
+    lua_Debug ar;
+    lua_State *co = dbg.co;
+    int slot, where;
+    lua_pushlstring(T, name, len);
+    const char *n = lua_tostring(T, -1);
+    if (frame >= 0 && frame_at(frame, &ar) && lua_checkstack(co, 4)) {
+        if ((where = find_variable(co, &ar, n, &slot)) != 0 || (where = -find_variable(co, &ar, "_ENV", &slot)) != 0) {
+            lua_xmove(co, T, 1);
+            if (where == 2 || where == -2) lua_pop(co, 1);
+            if (where > 0) {
+                lua_remove(T, -2);
+                return;
+            }
+            if (lua_istable(T, -1)) { /* the frame's globals, read raw */
+                lua_insert(T, -2);
+                lua_rawget(T, -2);
+                lua_remove(T, -2);
+                return;
+            }
+            lua_pop(T, 1);
+        }
+    }
+    lua_pushglobaltable(T);
+    lua_insert(T, -2);
+    lua_rawget(T, -2);
+    lua_remove(T, -2);
+}
+
 int dbg_push_env(lua_State *T, int frame) {
     lua_Debug ar;
     if (!frame_at(frame, &ar) || !lua_checkstack(T, 6)) return -1;

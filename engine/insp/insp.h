@@ -75,6 +75,9 @@ void dbg_interrupt(void);
 int dbg_scope_properties(const char *object_id, struct jbuf *b);
 /* Pushes on T an environment that reads and writes the paused frame's variables. 0, or -1. */
 int dbg_push_env(lua_State *T, int frame);
+/* Pushes on T what name reads in the paused frame (frame -1: globals): a local, an upvalue or
+ * a global read raw, nil for none. Runs no code. */
+void dbg_push_name(lua_State *T, int frame, const char *name, size_t len);
 /* While the Console's code runs, breakpoints do not stop it. */
 void dbg_evaluating(int on);
 
@@ -93,6 +96,9 @@ void cdp_msg_free(struct cdp_msg *m);
 const char *cdp_param_str(const struct cdp_msg *m, const char *name);
 int cdp_param_true(const struct cdp_msg *m, const char *name);
 int cdp_param_int(const struct cdp_msg *m, const char *name, long long *out);
+/* An expression that is a Lua name and its fields ("p.ms"): the length of the first name, or
+ * 0 for any other text. */
+size_t cdp_name_path(const char *e);
 /* Pushes a primitive parameter (string, number, boolean, null as nil) on L: 0, or -1 (absent,
  * an object or an array), nothing pushed. */
 int cdp_param_push(const struct cdp_msg *m, const char *name, lua_State *L);

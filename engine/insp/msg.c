@@ -68,3 +68,19 @@ int cdp_param_push(const struct cdp_msg *m, const char *name, lua_State *L) {
     else return -1;
     return 0;
 }
+
+static int name_char(char c, int first) {
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
+}
+
+size_t cdp_name_path(const char *e) {
+    size_t first = 0;
+    for (const char *p = e;;) {
+        if (!name_char(*p, 1)) return 0;
+        const char *name = p;
+        while (name_char(*p, 0)) p++;
+        if (first == 0) first = (size_t)(p - name);
+        if (*p == '\0') return first;
+        if (*p++ != '.') return 0;
+    }
+}

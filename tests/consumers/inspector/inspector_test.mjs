@@ -154,7 +154,9 @@ try {
   check('an error is exceptionDetails with the message', boom.exceptionDetails && /boom/.test(boom.exceptionDetails.exception.description));
   let refused = false;
   try { await Runtime.evaluate({expression: 'os.exit()', throwOnSideEffect: true}); } catch (e) { refused = true; }
-  check('the eager preview (throwOnSideEffect) is refused, never run', refused);
+  check('the eager preview (throwOnSideEffect) of a call is refused, never run', refused);
+  const preview = await Runtime.evaluate({expression: 'package.loaded.string', throwOnSideEffect: true});
+  check('... of a name path it reads, raw', preview.result.type === 'object' && preview.result.className === 'table', preview);
   let unknown;
   try { await client.send('Network.enable'); } catch (e) { unknown = e; }
   check('an unknown method is -32601', unknown && /wasn't found/.test(unknown.message), unknown && unknown.message);
@@ -189,6 +191,8 @@ try {
   const pObj = scope.result.find(x => x.name === 'p');
   const pProps = await Runtime.getProperties({objectId: pObj.value.objectId});
   check('the local scope holds the parameters (p.ms = 150)', pProps.result.find(x => x.name === 'ms').value.value === 150);
+  const hover = await Debugger.evaluateOnCallFrame({callFrameId: p.callFrames[0].callFrameId, expression: 'p.ms', throwOnSideEffect: true});
+  check('hovering p.ms (a side-effect-free read) shows 150', hover.result.value === 150, hover);
   const ev = await Debugger.evaluateOnCallFrame({callFrameId: p.callFrames[0].callFrameId, expression: 'p.ms * 2'});
   check('evaluateOnCallFrame sees the frame\'s locals', ev.result.value === 300, ev);
   paused = new Promise(r => Debugger.paused(r));

@@ -71,6 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
         }
     } else if (mode == 1) {
         read_message((const char *)d, n);
+        char *text = malloc(n + 1); /* a Console expression: a name path or not */
+        if (text == NULL) abort();
+        memcpy(text, d, n);
+        text[n] = '\0';
+        size_t first = cdp_name_path(text);
+        if (first > strlen(text)) abort();
+        free(text);
     } else {
         struct feed f = {d, n};
         struct wslay_event_callbacks cb = {feed_recv, feed_send, NULL, NULL, NULL, NULL, on_msg};

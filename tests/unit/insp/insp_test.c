@@ -173,11 +173,27 @@ static void test_messages(void **state) {
     }
 }
 
+static void test_name_paths(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t first;
+    } cases[] = {
+        {"x", 1}, {"p.ms", 1}, {"_ENV", 4}, {"a1.b_2.c3", 2}, {"package.loaded.string", 7},
+        {"", 0}, {".", 0}, {"a.", 0}, {".a", 0}, {"a..b", 0}, {"1a", 0}, {"a.1", 0}, {"a b", 0},
+        {"a[1]", 0}, {"f()", 0}, {"a:b", 0}, {"a.b ", 0}, {"os.exit()", 0}, {"x = 1", 0}, {"\xc3\xa9", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        if (cdp_name_path(cases[i].text) != cases[i].first)
+            fail_msg("'%s': %zu, want %zu", cases[i].text, cdp_name_path(cases[i].text), cases[i].first);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heads),
         cmocka_unit_test(test_hosts),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_name_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,18 @@ try {
   const scope = await until(async () => { const t = await scopeText(); return /deadline/.test(t) && t; }, 5000) || await scopeText();
   check('the Scope shows spin\'s locals (ms = 100)', /\bms\s*:\s*100\b/.test(scope) && /deadline/.test(scope), scope);
   await shot(page, 'paused');
+  // the mouse on a name: DevTools asks for it without side effects, proflab reads it raw
+  const msToken = page.locator('.cm-line', {hasText: 'local deadline = lab.now() + ms'}).locator('span', {hasText: /^ms$/}).first();
+  const box = await msToken.boundingBox();
+  await page.mouse.move(box.x + 2, box.y + box.height / 2);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, {steps: 5});
+  const popover = await until(async () => {
+    /* the popover shows the value alone, in monospace (the Scope pane's values are not) */
+    const t = (await page.locator('.monospace.object-value-number').allInnerTexts()).join(' ');
+    return /\b100\b/.test(t) && t;
+  }, 5000);
+  check('hovering ms in Sources shows its value (100)', !!popover, popover);
+  await shot(page, 'hover');
   await gutter.click(); // the breakpoint off
   await page.keyboard.press('F8');
   const done = await Promise.race([answer, new Promise(r => setTimeout(() => r(null), 5000))]);

@@ -186,6 +186,12 @@ static int index_of(char **v, const char *s) {
     return -1;
 }
 
+static int count_of(char **v) {
+    int n = 0;
+    while (v[n]) n++;
+    return n;
+}
+
 /* "meta": the fields we need; other keys skipped. */
 static void meta(struct rd *r, struct hsnap *s) {
     if (!expect(r, '{')) return fail(r, "meta object expected");
@@ -341,10 +347,8 @@ static int check(struct hsnap *s, char *err, size_t errlen) {
         snprintf(err, errlen, "snapshot.meta lacks node_fields, edge_fields, node_types or edge_types");
         return -1;
     }
-    for (s->nf = 0; s->node_fields[s->nf]; s->nf++) {
-    }
-    for (s->ef = 0; s->edge_fields[s->ef]; s->ef++) {
-    }
+    s->nf = (size_t)count_of(s->node_fields);
+    s->ef = (size_t)count_of(s->edge_fields);
     s->f_type = index_of(s->node_fields, "type");
     s->f_name = index_of(s->node_fields, "name");
     s->f_id = index_of(s->node_fields, "id");
@@ -358,10 +362,8 @@ static int check(struct hsnap *s, char *err, size_t errlen) {
         snprintf(err, errlen, "node_fields or edge_fields lack a required field");
         return -1;
     }
-    for (s->n_node_types = 0; s->node_types[s->n_node_types]; s->n_node_types++) {
-    }
-    for (s->n_edge_types = 0; s->edge_types[s->n_edge_types]; s->n_edge_types++) {
-    }
+    s->n_node_types = count_of(s->node_types);
+    s->n_edge_types = count_of(s->edge_types);
     s->t_string = index_of(s->node_types, "string");
     s->t_hidden = index_of(s->node_types, "hidden");
     s->t_synthetic = index_of(s->node_types, "synthetic");

@@ -443,13 +443,13 @@ static double wall_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* lab.log in the Console, with a link to the line that logged */
+/* lab.log and print in the Console, with a link to the line that logged */
 static void console_log(lua_State *L, int level, const char *msg, int fields) {
-    static const char *const types[] = {"debug", "info", "warning", "error"};
+    static const char *const types[] = {"debug", "info", "warning", "error", "log"};
     if (!cdp.attached || !cdp.runtime_enabled || !lua_checkstack(L, 4)) return;
     struct jbuf b;
     jbuf_init(&b);
-    jbuf_printf(&b, "{\"type\":\"%s\",\"args\":[{\"type\":\"string\",\"value\":", types[level & 3]);
+    jbuf_printf(&b, "{\"type\":\"%s\",\"args\":[{\"type\":\"string\",\"value\":", types[level >= 0 && level <= 4 ? level : 4]);
     json_string(&b, msg, strlen(msg));
     jbuf_puts(&b, "}");
     if (fields) {

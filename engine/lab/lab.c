@@ -209,6 +209,10 @@ static lab_console_fn console;
 
 void lab_set_console(lab_console_fn fn) { console = fn; }
 
+void lab_console(lua_State *L, int level, const char *msg, int fields) {
+    if (console != NULL) console(L, level, msg, fields);
+}
+
 /* lab.log([level,] msg [, fields]) */
 static int l_log(lua_State *L) {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -233,7 +237,7 @@ static int l_log(lua_State *L) {
         }
     }
     log_end();
-    if (console != NULL) console(L, lvl - LOG_DEBUG, msg, fields);
+    lab_console(L, lvl - LOG_DEBUG, msg, fields);
     return 0;
 }
 

@@ -19,10 +19,12 @@ long long lab_sleep_request(lua_State *co, int nres);
  * fields, or 0. The strings stay valid while the object is on the stack. */
 int lab_error_fields(lua_State *L, int idx, int *status, const char **code, const char **message);
 
-/* Called by lab.log on the logging thread (its frames give the caller's line): level 0 debug
- * .. 3 error, the message, and the index of the fields table or 0. The inspector's Console. */
+/* Called by lab.log and the engine's print on the calling thread (its frames give the caller's
+ * line): level 0 debug .. 3 error, 4 for print; the message, and the index of lab.log's fields
+ * table or 0. The inspector's Console. */
 typedef void (*lab_console_fn)(lua_State *L, int level, const char *msg, int fields);
 void lab_set_console(lab_console_fn fn);
+void lab_console(lua_State *L, int level, const char *msg, int fields);
 
 /* lab.null: the light userdata written as JSON null. */
 void *lab_null(void);

@@ -35,8 +35,30 @@ struct rt_call {
 
 static int status_push(lua_State *L);
 
+/* print as Lua's writes it (tostring of each value, tabs, a newline, on stdout), and to the
+ * inspector's Console when a session listens */
+static int engine_print(lua_State *L) {
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1) luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    /* as Lua's own print, a closed or full stdout is not the scenario's error */
+    if (fwrite(text, 1, len, stdout) == len && fputc('\n', stdout) != EOF) fflush(stdout);
+    lab_console(L, 4, text, 0);
+    return 0;
+}
+
 static int open_libs(lua_State *L) {
     luaL_openlibs(L);
+    lua_pushcfunction(L, engine_print);
+    lua_setglobal(L, "print");
     lab_set_hosted(L);
     luaL_requiref(L, "lab", luaopen_lab, 0);
     /* engine capabilities add their Lua side to the lab table (lab.profiler, lab.heap, ...) here */

@@ -93,6 +93,7 @@ return {
   method = "POST",
   params = {},
   run = function()
+    print("printed", 42)
     lab.log("warn", "about to fail", { n = 3 })
     explode(3)
   end,
@@ -236,14 +237,18 @@ try {
 
   // lab.log in the Console; an uncaught error pauses where it was raised
   const boomScript = scripts.find(x => x.url.endsWith('/boom.lua'));
-  const logged = new Promise(r => Runtime.consoleAPICalled(r));
+  const consoleMessages = [];
+  const logged = new Promise(r => Runtime.consoleAPICalled(c => { consoleMessages.push(c); if (c.type === 'warning') r(c); }));
   await Debugger.setPauseOnExceptions({state: 'uncaught'});
   paused = new Promise(r => Debugger.paused(r));
   const failing = fetch(`${base}/api/lab/boom`, {method: 'POST', headers: {'x-lab-token': token}});
   const c = await logged;
   check('lab.log reaches the Console as a warning with its fields and line', c.type === 'warning' &&
         c.args[0].value === 'about to fail' && c.args[1].type === 'object' && c.stackTrace.callFrames[0].scriptId === boomScript.scriptId &&
-        c.stackTrace.callFrames[0].lineNumber === 11, c);
+        c.stackTrace.callFrames[0].lineNumber === 12, c);
+  const printed = consoleMessages.find(x => x.type === 'log');
+  check('print reaches the Console as a log, tab-joined, with its line', printed && printed.args[0].value === 'printed\t42' &&
+        printed.stackTrace.callFrames[0].lineNumber === 11, consoleMessages);
   p = await paused;
   check('pause on uncaught exceptions: stopped in explode, the error as data', p.reason === 'exception' &&
         p.callFrames[0].functionName === 'explode' && /exploded at 3/.test(p.data.value), {reason: p.reason, frames: p.callFrames.map(where), data: p.data});

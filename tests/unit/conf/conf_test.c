@@ -202,6 +202,32 @@ static void test_watchdog_admin(void **state) {
     assert_non_null(strstr(conf_serve_usage, "LAB_BLOCKED_THRESHOLD_MS"));
 }
 
+/* --inspect and LAB_INSPECT_REMOTE: off by default, an address like the others */
+static void test_inspect(void **state) {
+    (void)state;
+    struct conf c;
+    char err[CONF_ERR_MAX];
+    assert_int_equal(from_env(&c, err, ENV(NULL)), 0);
+    assert_int_equal(c.inspect_enabled, 0);
+    assert_int_equal(c.inspect_remote, 0);
+    assert_int_equal(from_env(&c, err, ENV("LAB_INSPECT_REMOTE=TRUE")), 0);
+    assert_int_equal(c.inspect_remote, 1);
+    assert_int_equal(from_env(&c, err, ENV("LAB_INSPECT_REMOTE=yes")), 0);
+    assert_int_equal(c.inspect_remote, 0); /* only true opens it */
+    assert_int_equal(SERVE(&c, err, "--inspect", "127.0.0.1:9229"), 0);
+    assert_int_equal(c.inspect_enabled, 1);
+    assert_string_equal(c.inspect_listen.host, "127.0.0.1");
+    assert_string_equal(c.inspect_listen.port, "9229");
+    assert_int_equal(c.admin_enabled, 0);
+    assert_int_equal(SERVE(&c, err, "--inspect", "9229"), -1);
+    assert_string_equal(err, "--inspect wants HOST:PORT, got '9229'");
+    char *argv[] = {"serve", "--inspect", NULL};
+    assert_int_equal(serve(&c, err, 2, argv), -1);
+    assert_string_equal(err, "--inspect needs a value");
+    assert_non_null(strstr(conf_serve_usage, "--inspect HOST:PORT"));
+    assert_non_null(strstr(conf_serve_usage, "LAB_INSPECT_REMOTE"));
+}
+
 static void test_serve_none(void **state) {
     (void)state;
     struct conf c;
@@ -422,7 +448,7 @@ int main(void) {
         cmocka_unit_test(test_env_defaults),    cmocka_unit_test(test_env_port),
         cmocka_unit_test(test_env_enable_token), cmocka_unit_test(test_env_production),
         cmocka_unit_test(test_env_sizes),       cmocka_unit_test(test_env_error_bounded),
-        cmocka_unit_test(test_watchdog_admin),
+        cmocka_unit_test(test_watchdog_admin),  cmocka_unit_test(test_inspect),
         cmocka_unit_test(test_serve_none),      cmocka_unit_test(test_serve_listen),
         cmocka_unit_test(test_parse_addr),      cmocka_unit_test(test_serve_tls),
         cmocka_unit_test(test_serve_scenarios), cmocka_unit_test(test_serve_errors),

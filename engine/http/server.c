@@ -141,10 +141,16 @@ int http_run(void) {
     srv.ctx.http1.req_timeout.timeout = 0;
     srv.ctx.http2.idle_timeout.timeout = 0;
     srv.ctx.handshake_timeout.timeout = 0;
+    /* request_shutdown arms HTTP/2's graceful-shutdown timer even with no HTTP/2 connection, and
+     * h2o_context_dispose asserts that every timer list is empty: once no HTTP/2 connection is
+     * left to tell, the timer goes, so a stop does not wait out its second */
     uint64_t close_until = loop_now_us() + 1000000;
-    while (loop_now_us() < close_until && !timeouts_empty()) loop_run_once(1);
-    /* request_shutdown arms HTTP/2's graceful-shutdown timer even with no HTTP/2 connection;
-     * h2o_context_dispose asserts that every timer list is empty */
+    while (loop_now_us() < close_until) {
+        if (h2o_linklist_is_empty(&srv.ctx.http2._conns) && h2o_timeout_is_linked(&srv.ctx.http2._graceful_shutdown_timeout))
+            h2o_timeout_unlink(&srv.ctx.http2._graceful_shutdown_timeout);
+        if (timeouts_empty()) break;
+        loop_run_once(1);
+    }
     if (h2o_timeout_is_linked(&srv.ctx.http2._graceful_shutdown_timeout))
         h2o_timeout_unlink(&srv.ctx.http2._graceful_shutdown_timeout);
     log_msg(LOG_INFO, "stopped");

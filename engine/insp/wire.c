@@ -500,7 +500,7 @@ int insp_start(const struct conf *conf, struct rt *rt, const struct guard *guard
     }
     w.queue = h2o_multithread_create_queue((h2o_loop_t *)loop_evloop());
     h2o_multithread_register_receiver(w.queue, &w.receiver, on_ping);
-    int e = pthread_create(&w.thread, NULL, wire_main, NULL);
+    int e = loop_helper_start(&w.thread, wire_main, NULL);
     if (e != 0) {
         snprintf(err, errlen, "--inspect: cannot start its thread: %s", strerror(e));
         insp_stop();

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <h2o.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -113,4 +115,16 @@ int loop_run_once(int32_t max_wait_ms) {
     log_flush();
     loop_mark_pass();
     return ret;
+}
+
+int loop_helper_start(pthread_t *thread, void *(*fn)(void *), void *arg) {
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    int e = pthread_sigmask(SIG_BLOCK, &stop, &old); /* the new thread inherits the mask */
+    if (e != 0) return e;
+    e = pthread_create(thread, NULL, fn, arg);
+    int r = pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return e != 0 ? e : r;
 }

@@ -2,6 +2,7 @@
 #ifndef PROFLAB_LOOP_H
 #define PROFLAB_LOOP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,11 @@ struct loop_timer {
 int loop_init(void);
 void loop_dispose(void);
 h2o_evloop_t *loop_evloop(void);
+
+/* Starts a thread that watches the loop from outside (watchdog, admin listener, inspector): it
+ * never takes SIGTERM or SIGINT, so they interrupt the loop thread's wait and a stop is prompt.
+ * 0, or the pthread_create error. */
+int loop_helper_start(pthread_t *thread, void *(*fn)(void *), void *arg);
 
 /* Monotonic time. */
 uint64_t loop_now_us(void);

@@ -18,6 +18,7 @@
 
 #include "../conf/conf.h"
 #include "../log/log.h"
+#include "../loop/loop.h"
 #include "../net/net.h"
 #include "metrics.h"
 
@@ -131,7 +132,7 @@ int met_admin_start(const struct conf_addr *addr, char *err, size_t errlen) {
         return -1;
     }
     adm.fd = fd;
-    int e = pthread_create(&adm.thread, NULL, admin_main, NULL);
+    int e = loop_helper_start(&adm.thread, admin_main, NULL);
     if (e != 0) {
         snprintf(err, errlen, "--admin-listen: cannot start its thread: %s", strerror(e));
         met_admin_stop();

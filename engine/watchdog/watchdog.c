@@ -287,7 +287,7 @@ int wd_start(unsigned threshold_ms, char *err, size_t errlen) {
         return -1;
     }
     atomic_store(&wd.stop, 0);
-    int e = pthread_create(&wd.thread, NULL, watch, NULL);
+    int e = loop_helper_start(&wd.thread, watch, NULL);
     if (e != 0) {
         hook_remove(wd.hook);
         snprintf(err, errlen, "cannot start the watchdog thread: %s", strerror(e));

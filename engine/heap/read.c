@@ -192,23 +192,37 @@ static int count_of(char **v) {
     return n;
 }
 
+/* An object's key and its ':'. 1 with key filled; 0 for a key of cap bytes or more, whose value
+ * is then skipped (the caller goes on to the next key); -1 after a failure. */
+static int object_key(struct rd *r, char *key, size_t cap) {
+    ws(r);
+    const char *save = r->p;
+    size_t kl = string_(r, NULL);
+    if (kl < cap) {
+        r->p = save;
+        string_(r, key);
+        key[kl] = '\0';
+    }
+    if (!expect(r, ':')) {
+        fail(r, "':' expected");
+        return -1;
+    }
+    if (kl >= cap) {
+        skip_value(r, 0);
+        return 0;
+    }
+    return 1;
+}
+
 /* "meta": the fields we need; other keys skipped. */
 static void meta(struct rd *r, struct hsnap *s) {
     if (!expect(r, '{')) return fail(r, "meta object expected");
     if (expect(r, '}')) return;
     do {
         char key[64];
-        ws(r);
-        const char *save = r->p;
-        size_t kl = string_(r, NULL);
-        if (kl >= sizeof key) {
-            skip_value(r, 0);
-            continue;
-        }
-        r->p = save;
-        string_(r, key);
-        key[kl] = '\0';
-        if (!expect(r, ':')) return fail(r, "':' expected");
+        int k = object_key(r, key, sizeof key);
+        if (k < 0) return;
+        if (k == 0) continue;
         if (strcmp(key, "node_fields") == 0 || strcmp(key, "edge_fields") == 0) {
             char ***dst = key[0] == 'n' ? &s->node_fields : &s->edge_fields;
             free_list(*dst);
@@ -243,19 +257,9 @@ static void snapshot_obj(struct rd *r, struct hsnap *s) {
     if (expect(r, '}')) return;
     do {
         char key[64];
-        ws(r);
-        const char *save = r->p;
-        size_t kl = string_(r, NULL);
-        r->p = save;
-        if (kl >= sizeof key) {
-            string_(r, NULL);
-            if (!expect(r, ':')) return fail(r, "':' expected");
-            skip_value(r, 0);
-            continue;
-        }
-        string_(r, key);
-        key[kl] = '\0';
-        if (!expect(r, ':')) return fail(r, "':' expected");
+        int k = object_key(r, key, sizeof key);
+        if (k < 0) return;
+        if (k == 0) continue;
         if (strcmp(key, "meta") == 0) meta(r, s);
         else if (strcmp(key, "node_count") == 0) s->meta_nodes = number(r);
         else if (strcmp(key, "edge_count") == 0) s->meta_edges = number(r);

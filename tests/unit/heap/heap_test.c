@@ -518,6 +518,21 @@ static void test_reader_refuses_broken_files(void **state) {
             fail_msg("broken file (%s) accepted", cases[i].why);
         }
     }
+    /* keys the reader does not know, longer than it keeps, are skipped with their values */
+    static const char long_keys[] =
+        "{\"snapshot\":{\"meta\":{\"a_key_longer_than_the_reader_keeps_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":[1,[2]],"
+        "\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\",\"edge_count\"],"
+        "\"node_types\":[[\"hidden\",\"object\",\"synthetic\"],\"string\",\"number\",\"number\",\"number\"],"
+        "\"edge_fields\":[\"type\",\"name_or_index\",\"to_node\"],"
+        "\"edge_types\":[[\"property\",\"element\",\"weak\"],\"string_or_number\",\"node\"]},"
+        "\"another_key_longer_than_the_reader_keeps_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\":{\"x\":1},"
+        "\"node_count\":2,\"edge_count\":1},\"nodes\":[2,0,1,0,1,1,1,3,8,0],\"edges\":[0,1,5],\"strings\":[\"\",\"a\"]}";
+    write_file(path, long_keys);
+    struct hsnap s;
+    char err[256];
+    if (heap_snap_load(&s, path, err, sizeof err) != 0) fail_msg("long unknown keys refused: %s", err);
+    assert_int_equal(s.nn, 2);
+    heap_snap_free(&s);
     unlink(path);
 }
 
